@@ -1,0 +1,5 @@
+import sys
+
+from election.cli import main
+
+sys.exit(main())

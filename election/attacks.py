@@ -1,0 +1,185 @@
+"""Byzantine attacks and Byzantine-worker selection (the core registry).
+
+An attack turns what an honest worker would send into what a Byzantine worker sends. The
+single-machine loop, the adversary service and the MPI ranks all use this registry.
+
+Paper attacks (Sohn et al. 2020, Sec. 5):
+- ``reverse``:      E'_j = -E_j                      (send the negated honest vote)
+- ``directional``:  E'_j = s * 1, s = +1 by default  (all coordinates the same sign)
+- ``random``:       E'_j ~ Uniform{-1, +1}^d
+Beyond the paper:
+- ``omniscient``:   E'_j = -mu, mu = sign(sum_i u_i) (the all-partition majority: the attacker
+                    knows every partition's sign and opposes the target output)
+- ``abstain``:      E'_j = 0                         (a vote of all zeros)
+- ``crash``:        nothing is sent (the master counts an abstention at the deadline)
+- ``garbage``:      malformed bytes on the wire; the master rejects them, which in-process is the
+                    same as ``crash``
+For float payloads (the coordinate-median baseline) the same names act on the gradient:
+reverse -g, directional s*max|g|, random +-mean|g|, omniscient -(mean of honest partitions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from election.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    """What a Byzantine worker knows in one round.
+
+    ``honest`` is what this worker would send if it were honest: an int8 ternary vote (d,) for
+    sign schemes, or a float gradient (d,) for the median scheme. ``target`` lazily returns the
+    honest all-partition aggregate (mu for votes; the mean partition gradient for gradients).
+    """
+
+    honest: torch.Tensor
+    target: Callable[[], torch.Tensor]
+    generator: torch.Generator
+
+
+class Attack:
+    """Base class: ``__call__`` returns the message to send, or None to send nothing."""
+
+    name = "none"
+    wire_fault: str | None = None  # set for attacks that only exist on the wire
+
+    def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
+        return ctx.honest
+
+
+class Reverse(Attack):
+    name = "reverse"
+
+    def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
+        return -ctx.honest
+
+
+class Directional(Attack):
+    name = "directional"
+
+    def __init__(self, *, sign: int = 1) -> None:
+        if sign not in (-1, 1):
+            raise ConfigError(f"directional sign={sign!r} must be +1 or -1")
+        self.sign = sign
+
+    def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
+        if ctx.honest.is_floating_point():
+            return torch.full_like(ctx.honest, self.sign * float(ctx.honest.abs().max()))
+        return torch.full_like(ctx.honest, self.sign)
+
+
+class RandomSigns(Attack):
+    name = "random"
+
+    def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
+        coins = torch.randint(0, 2, ctx.honest.shape, generator=ctx.generator)
+        signs = (coins * 2 - 1).to(ctx.honest.dtype)  # (d,) values in {-1, +1}
+        if ctx.honest.is_floating_point():
+            return signs * ctx.honest.abs().mean()
+        return signs
+
+
+class Omniscient(Attack):
+    name = "omniscient"
+
+    def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
+        return -ctx.target()
+
+
+class Abstain(Attack):
+    name = "abstain"
+
+    def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
+        return torch.zeros_like(ctx.honest)
+
+
+class Crash(Attack):
+    name = "crash"
+
+    def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
+        return None
+
+
+class Garbage(Crash):
+    name = "garbage"
+    wire_fault = "garbage"
+
+
+ATTACKS: dict[str, Callable[[], Attack]] = {
+    "none": Attack,
+    "reverse": Reverse,
+    "directional": Directional,
+    "directional-neg": lambda: Directional(sign=-1),
+    "random": RandomSigns,
+    "omniscient": Omniscient,
+    "abstain": Abstain,
+    "crash": Crash,
+    "garbage": Garbage,
+}
+
+
+def make_attack(name: str) -> Attack:
+    """Look up an attack by name; unknown names list the known ones."""
+    try:
+        return ATTACKS[name]()
+    except KeyError:
+        raise ConfigError(f"unknown attack {name!r}; known: {', '.join(ATTACKS)}") from None
+
+
+BYZANTINE_POLICIES = ("random", "heaviest", "explicit ids such as 0,3")
+BYZANTINE_STREAM = 0xB12  # separates the Byzantine draw from other uses of the seed
+
+
+def select_byzantine(policy: str, *, matrix: np.ndarray, b: int, seed: int) -> tuple[int, ...]:
+    """Choose the b Byzantine worker slots.
+
+    - ``random``: b distinct slots drawn with numpy's Generator from ``seed`` (as the paper);
+    - ``heaviest``: the b rows of G with the most ones (ties: lower index) -- the worst case for
+      coded schemes, since those workers' votes carry the most weight;
+    - ``"i,j,..."``: an explicit list (must name exactly b distinct valid slots).
+
+    ``matrix`` is G, (n_workers, n_partitions) uint8.
+    """
+    n_workers = int(matrix.shape[0])
+    if b == 0:
+        return ()
+    if policy == "random":
+        rng = np.random.default_rng([seed, BYZANTINE_STREAM])
+        return tuple(sorted(int(i) for i in rng.choice(n_workers, size=b, replace=False)))
+    if policy == "heaviest":
+        weights = matrix.sum(axis=1)  # (n_workers,) ones per row
+        order = sorted(range(n_workers), key=lambda j: (-int(weights[j]), j))
+        return tuple(sorted(order[:b]))
+    return _explicit_ids(policy, n_workers=n_workers, b=b)
+
+
+def _explicit_ids(text: str, *, n_workers: int, b: int) -> tuple[int, ...]:
+    try:
+        ids = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise ConfigError(
+            f"byzantine_select={text!r} must be random, heaviest or comma-separated worker ids"
+        ) from None
+    if len(ids) != b or any(not 0 <= i < n_workers for i in ids):
+        raise ConfigError(
+            f"byzantine_select={text!r} must name exactly b={b} distinct ids in [0, {n_workers})"
+        )
+    return ids
+
+
+def apply_attack(attack: Attack, ctx: AttackContext) -> torch.Tensor | None:
+    """Run an attack and keep ternary votes ternary (int8 in {-1, 0, +1})."""
+    out = attack(ctx)
+    if out is None or out.is_floating_point():
+        return out
+    return out.clamp(-1, 1).to(torch.int8)
+
+
+def sequence_of(ids: Sequence[int]) -> str:
+    return ",".join(str(i) for i in ids)

@@ -1,0 +1,72 @@
+"""``election mpi``: the training run under ``mpirun -n N+1 [-f hosts]`` (rank 0 = master).
+
+Takes the same flags as ``election train``. The world size must be n + 1. A rank that stays
+silent past ``--round-timeout`` makes rank 0 print which one and abort the whole job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from election.commands.train import add_training_flags, config_from_args, print_summary
+from election.errors import ConfigError
+
+DEFAULT_ROUND_TIMEOUT_S = 120.0  # seconds rank 0 waits for a worker's vote before aborting
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "mpi",
+        help="train under mpirun (rank 0 = master, ranks 1..n = workers)",
+        description="Run under `mpirun -n N+1 [-f hosts] election mpi <training flags>`.",
+    )
+    add_training_flags(parser)
+    parser.add_argument("--round-timeout", type=float, default=DEFAULT_ROUND_TIMEOUT_S,
+                        help="seconds to wait for a rank before aborting the job")
+    parser.add_argument("--json", action="store_true", help="rank 0 prints the summary as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from mpi4py import MPI
+    except ImportError as exc:  # pragma: no cover - mpi4py is a dependency
+        raise ConfigError(f"mpi4py is not importable: {exc}") from exc
+    from election.training.distributed import run_master, run_worker
+    from election.training.setup import prepare
+    from election.transport.mpi import MPIMaster, MPIWorker, SilentRank
+
+    comm = MPI.COMM_WORLD
+    rank, size = comm.Get_rank(), comm.Get_size()
+    cfg = config_from_args(args).replace(transport="mpi")
+    if size != cfg.n + 1:
+        if rank == 0:
+            print(
+                f"election: error: world size is {size} but n={cfg.n} needs n + 1 = {cfg.n + 1} "
+                f"ranks (mpirun -n {cfg.n + 1} ...)",
+                file=sys.stderr,
+            )
+        return 2
+    setup = prepare(cfg)
+    try:
+        if rank == 0:
+            master = MPIMaster(comm)
+            summary = run_master(
+                setup, master, round_timeout_s=args.round_timeout, progress=not args.quiet
+            )
+            summary["bytes_sent_per_worker_per_round"] = [
+                master.bytes_received[s] / max(1, setup.total_steps) for s in range(cfg.n)
+            ]
+            print_summary(summary, as_json=args.json)
+        else:
+            run_worker(setup, rank - 1, MPIWorker(comm), round_timeout_s=args.round_timeout)
+    except SilentRank as exc:
+        print(f"election: error: {exc}", file=sys.stderr, flush=True)
+        comm.Abort(3)
+    except Exception as exc:
+        print(f"election: error on rank {rank}: {type(exc).__name__}: {exc}", file=sys.stderr,
+              flush=True)
+        comm.Abort(4)
+    return 0

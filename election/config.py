@@ -1,0 +1,248 @@
+"""Typed training configuration, built once: defaults -> dataset preset -> file -> env -> CLI.
+
+Every number the paper fixes is a named default here with a one-line comment. The per-dataset
+presets carry the paper's settings (Sohn et al. 2020, Sec. 5 and its released `run.sh`):
+
+- CIFAR-10: master momentum on the majority signs with weight decay,
+  ``v = m*v + (s + wd*p); p -= lr*v`` with lr 1e-4, m 0.9, wd 1e-4, lr x0.1 at epochs 40, 80
+  (n in {5, 9}) or 20, 40, 80 (otherwise).
+- Amazon Employee Access: per-partition worker momentum before the sign,
+  ``v_i = m*v_i + (1-m)*g_i; vote on sign(v_i); p -= lr*majority`` with m 0.9, lr 1e-3 in the
+  first epoch then 1e-4, 15 samples per partition, 8 epochs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from election.errors import ConfigError
+
+SCHEMES = ("majority", "signed-sum", "median", "sgd")
+OPTIMIZERS = ("master-momentum", "partition-momentum")
+TRANSPORTS = ("inprocess", "grpc", "mpi")
+
+# Paper, CIFAR-10 (Sec. 5): multiply lr by 0.1 at these epochs; n in {5, 9} used 40/80.
+CIFAR_MILESTONES_SMALL_N = (40, 80)
+CIFAR_MILESTONES_OTHER_N = (20, 40, 80)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Validated on construction; every field is JSON-serialisable."""
+
+    # --- the system (DESIGN.md Sec. 2) ---
+    dataset: str = "digits"  # embedded default: scikit-learn's bundled digits, no download
+    model: str = ""  # "" = the dataset's default model
+    n: int = 5  # workers = partitions per step (paper Fig. 4: n = 5)
+    b: int = 1  # Byzantine workers (paper Fig. 4: b = 1)
+    code: str = "deterministic"  # uncoded | bernoulli | deterministic | file:PATH
+    r: float = 2.0  # expected redundancy of Bernoulli codes (p = r / n)
+    attack: str = "reverse"  # core attack registry name; "none" disables Byzantine workers
+    byzantine_select: str = "random"  # random (seeded) | heaviest | explicit ids "0,3"
+    scheme: str = "majority"  # majority | signed-sum | median | sgd (full-gradient average)
+    noise_variance: float = 0.0  # Gaussian noise added to gradients before the sign (paper baseline)
+    recompute: bool = False  # recompute every assigned partition per worker, as the paper's main.py
+    # --- optimisation ---
+    optimizer: str = "master-momentum"  # master-momentum (CIFAR) | partition-momentum (Amazon)
+    lr: float = 1e-3  # digits: signSGD step size that converts in a few hundred steps
+    momentum: float = 0.9  # paper: 0.9 for both optimizer placements
+    weight_decay: float = 1e-4  # paper, CIFAR: 1e-4
+    lr_milestones: tuple[int, ...] = ()  # epochs at which lr is multiplied by lr_gamma
+    lr_gamma: float = 0.1  # paper: step decay x0.1
+    batch_size: int = 60  # global batch per step, split into n equal partitions
+    epochs: int = 12  # passes over the training set (bounded by `steps` if set)
+    steps: int = 0  # 0 = epochs * steps_per_epoch; otherwise stop after this many steps
+    eval_every: int = 25  # evaluate every K steps (and at the end)
+    # --- run ---
+    seed: int = 0  # seeds data order, model init, Bernoulli codes, Byzantine choice, attacks
+    device: str = "auto"  # auto | cpu | cuda | cuda:K
+    transport: str = "inprocess"  # inprocess | grpc | mpi
+    data_root: str = ""  # "" = the dataset's default search path
+    num_train: int = 0  # 0 = all training samples; else truncate (quick experiments)
+    runs_dir: str = "runs"  # run folders are created under this directory
+    run_name: str = ""  # "" = derived from the scheme and a timestamp
+    threads: int = 0  # torch intra-op threads; 0 = torch default
+    extra: Mapping[str, str] = field(default_factory=dict)  # transport-specific settings
+
+    def __post_init__(self) -> None:
+        _require(self.n >= 1, "n", self.n, "must be at least 1")
+        _require(0 <= self.b < self.n, "b", self.b, f"must satisfy 0 <= b < n = {self.n}")
+        _require(self.r > 0, "r", self.r, "must be positive")
+        _require(self.scheme in SCHEMES, "scheme", self.scheme, f"must be one of {SCHEMES}")
+        _require(
+            self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"must be one of {OPTIMIZERS}"
+        )
+        _require(
+            self.transport in TRANSPORTS, "transport", self.transport, f"must be one of {TRANSPORTS}"
+        )
+        _require(self.lr > 0, "lr", self.lr, "must be positive")
+        _require(0 <= self.momentum < 1, "momentum", self.momentum, "must be in [0, 1)")
+        _require(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
+        _require(
+            self.batch_size >= self.n,
+            "batch_size",
+            self.batch_size,
+            f"must be at least n = {self.n} (one sample per partition)",
+        )
+        _require(
+            self.batch_size % self.n == 0,
+            "batch_size",
+            self.batch_size,
+            f"must be divisible by n = {self.n} (equal partitions)",
+        )
+        _require(self.epochs >= 1, "epochs", self.epochs, "must be at least 1")
+        _require(self.steps >= 0, "steps", self.steps, "must be >= 0")
+        _require(self.eval_every >= 1, "eval_every", self.eval_every, "must be at least 1")
+        _require(self.noise_variance >= 0, "noise_variance", self.noise_variance, "must be >= 0")
+        _require(self.threads >= 0, "threads", self.threads, "must be >= 0")
+        _require(
+            self.code in ("uncoded", "bernoulli", "deterministic") or self.code.startswith("file:"),
+            "code",
+            self.code,
+            "must be uncoded, bernoulli, deterministic or file:PATH",
+        )
+
+    @property
+    def partition_size(self) -> int:
+        return self.batch_size // self.n
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["lr_milestones"] = list(self.lr_milestones)
+        out["extra"] = dict(self.extra)
+        return out
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return build_config(self.to_json_dict() | changes)
+
+
+def _require(ok: bool, name: str, value: object, rule: str) -> None:
+    if not ok:
+        raise ConfigError(f"{name}={value!r} {rule}")
+
+
+# Per-dataset presets: the paper's constants where the paper ran that dataset.
+PRESETS: dict[str, dict[str, Any]] = {
+    "digits": {},  # the dataclass defaults are tuned for digits
+    "fashion-mnist": {
+        "lr": 1e-3,  # signSGD step for the small CNN
+        "batch_size": 120,  # 24 samples per partition at n = 5
+        "epochs": 2,
+        "eval_every": 100,
+    },
+    "cifar10": {
+        "model": "resnet18",  # paper: ResNet-18 (and ResNet-50)
+        "lr": 1e-4,  # paper, CIFAR-10
+        "momentum": 0.9,  # paper, CIFAR-10
+        "weight_decay": 1e-4,  # paper, CIFAR-10
+        "batch_size": 120,  # 24 per partition at n = 5
+        "epochs": 100,
+        "eval_every": 200,
+    },
+    "amazon": {
+        "model": "logreg",  # paper: logistic regression on one-hot features
+        "optimizer": "partition-momentum",  # paper: worker momentum before the sign
+        "lr": 1e-3,  # paper: 1e-3 in the first epoch ...
+        "lr_milestones": (1,),  # ... then 1e-4
+        "momentum": 0.9,  # paper: v = 0.9 v + 0.1 g
+        "weight_decay": 0.0,
+        "batch_size": 75,  # 15 samples per partition at n = 5 (paper)
+        "epochs": 8,  # paper
+        "eval_every": 100,
+    },
+}
+
+
+def cifar_milestones(n: int) -> tuple[int, ...]:
+    """The paper's CIFAR-10 lr milestones: 40, 80 for n in {5, 9}; 20, 40, 80 otherwise."""
+    return CIFAR_MILESTONES_SMALL_N if n in (5, 9) else CIFAR_MILESTONES_OTHER_N
+
+
+FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Convert a value from a file, an env var or a flag to the field's type."""
+    default = getattr(TrainConfig, name, None)
+    kind = type(default) if default is not None else str
+    if name == "lr_milestones":
+        if isinstance(value, str):
+            parts = [p for p in value.replace(" ", "").split(",") if p]
+            try:
+                return tuple(int(p) for p in parts)
+            except ValueError as exc:
+                raise ConfigError(f"lr_milestones={value!r} must be comma-separated ints") from exc
+        return tuple(int(v) for v in value)
+    if name == "extra":
+        return dict(value)
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                return parse_bool(value, name)
+            return bool(value)
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}={value!r} is not a valid {kind.__name__}") from exc
+
+
+def parse_bool(text: str, name: str = "value") -> bool:
+    """Parse true/false words (the paper's `type=bool` flags turned "False" into True)."""
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on", "y", "t"):
+        return True
+    if lowered in ("0", "false", "no", "off", "n", "f", ""):
+        return False
+    raise ConfigError(f"{name}={text!r} is not a boolean (use true/false)")
+
+
+def build_config(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> TrainConfig:
+    """Defaults -> dataset preset -> JSON file -> ``ELECTION_<FIELD>`` env vars -> overrides.
+
+    ``overrides`` are the CLI's explicit values (None entries are ignored). Unknown keys raise
+    ConfigError naming the known ones.
+    """
+    layers: list[dict[str, Any]] = []
+    if config_file:
+        try:
+            layers.append(dict(json.loads(Path(config_file).read_text())))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read config file {config_file!r}: {exc}") from exc
+    if env:
+        layers.append(
+            {
+                key[len("ELECTION_") :].lower(): value
+                for key, value in env.items()
+                if key.startswith("ELECTION_") and key[len("ELECTION_") :].lower() in FIELD_TYPES
+            }
+        )
+    layers.append({k: v for k, v in (overrides or {}).items() if v is not None})
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key not in FIELD_TYPES:
+                known = ", ".join(sorted(FIELD_TYPES))
+                raise ConfigError(f"unknown config key {key!r}; known keys: {known}")
+            merged[key] = _coerce(key, value)
+    dataset = merged.get("dataset", TrainConfig.dataset)
+    preset = dict(PRESETS.get(dataset, {}))
+    if dataset == "cifar10":
+        preset["lr_milestones"] = cifar_milestones(int(merged.get("n", TrainConfig.n)))
+    return TrainConfig(**(preset | merged))
+
+
+def env_config(overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+    """Build from the process environment (for containers) plus explicit overrides."""
+    return build_config(overrides, env=os.environ, config_file=os.environ.get("ELECTION_CONFIG"))

@@ -1,0 +1,1 @@
+"""Training core: batches and partitions, partition gradients, optimizers, the round, the loop."""

@@ -1,0 +1,170 @@
+"""The single-machine loop: the whole system in one process (the paper's main.py, done right).
+
+One round, as DESIGN.md Sec. 3 traces it:
+    step batch (seed, epoch, step) -> partition signals, each computed ONCE -> partition signs
+    -> each worker's local majority over its row of G -> Byzantine workers apply the attack
+    -> packed votes -> packed majority at the master -> optimizer step on the replica.
+With ``recompute=True`` every worker recomputes each of its partitions (the paper's cost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from election.training.batches import mix_seed, step_indices
+from election.training.partitions import PartitionComputer
+from election.training.recorder import RunRecorder
+from election.training.replica import Replica
+from election.training.round import (
+    aggregate,
+    byzantine_message,
+    honest_message,
+    partition_signs,
+    target_aggregate,
+)
+from election.training.runs import Progress
+from election.training.setup import Setup
+from election.votes import majority, pack_ternary_torch, unpack_to_torch
+
+ATTACK_STREAM = 0xA77AC  # separates attack randomness from other uses of the seed
+
+
+def attack_generator(seed: int, step: int, worker: int) -> torch.Generator:
+    """The RNG a Byzantine worker uses in a round; the same in every transport."""
+    return torch.Generator().manual_seed(mix_seed(seed, ATTACK_STREAM, step, worker))
+
+
+@dataclass
+class StepResult:
+    update: torch.Tensor  # (d,) int8 ternary, or float32 for gradient schemes
+    train_loss: float
+    wire_bytes: int  # bytes of the votes the master received this round
+    per_worker_bytes: list[int] = field(default_factory=list)
+
+
+class InProcessSystem:
+    """Master, workers and adversaries of one run, in one process, sharing partition work."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        cfg = setup.cfg
+        self.replica = Replica(cfg, setup.dataset, setup.device)
+        self.rows = [setup.partitions_of(j) for j in range(cfg.n)]
+        self.computer = PartitionComputer(cfg, setup.dataset, self.replica.model, setup.device)
+        # recompute mode: one computer per worker (own momentum state), as the paper's main.py
+        self.worker_computers = (
+            [
+                PartitionComputer(cfg, setup.dataset, self.replica.model, setup.device)
+                for _ in range(cfg.n)
+            ]
+            if cfg.recompute
+            else []
+        )
+
+    def step(self, step: int) -> StepResult:
+        setup, cfg = self.setup, self.setup.cfg
+        batch = step_indices(cfg.seed, step, cfg.batch_size, setup.dataset.n_train)
+        sign_scheme = cfg.scheme in ("majority", "signed-sum")
+        if cfg.recompute:
+            per_worker = [
+                comp.signals(step, batch, row)
+                for comp, row in zip(self.worker_computers, self.rows, strict=True)
+            ]
+            losses = [v for comp in self.worker_computers for v in comp.last_losses.values()]
+        else:
+            held = sorted({i for row in self.rows for i in row})
+            shared = self.computer.signals(step, batch, held)
+            per_worker = [shared] * cfg.n
+            losses = list(self.computer.last_losses.values())
+
+        def target() -> torch.Tensor:
+            everything = dict(per_worker[0]) if not cfg.recompute else {}
+            missing = [i for i in range(cfg.n) if i not in everything]
+            everything.update(self.computer.signals(step, batch, missing))
+            return target_aggregate(
+                cfg.scheme, everything, partition_signs(everything) if sign_scheme else None
+            )
+
+        cached_target: list[torch.Tensor] = []
+
+        def lazy_target() -> torch.Tensor:
+            if not cached_target:
+                cached_target.append(target())
+            return cached_target[0]
+
+        messages: list[torch.Tensor | None] = []
+        signs_cache: dict[int, dict[int, torch.Tensor]] = {}
+        for j, row in enumerate(self.rows):
+            signals = per_worker[j]
+            signs = None
+            if sign_scheme:
+                key = id(signals)
+                if key not in signs_cache:
+                    signs_cache[key] = partition_signs(signals)
+                signs = signs_cache[key]
+            honest = honest_message(cfg.scheme, row, signals, signs)
+            if j in setup.byzantine:
+                gen = attack_generator(cfg.seed, step, j)
+                messages.append(byzantine_message(setup.attack, honest, lazy_target, gen))
+            else:
+                messages.append(honest)
+        update, wire, per_bytes = self._aggregate(messages)
+        self.replica.apply_update(update, epoch=setup.epoch_of(step))
+        return StepResult(update, sum(losses) / max(1, len(losses)), wire, per_bytes)
+
+    def _aggregate(self, messages: list[torch.Tensor | None]) -> tuple[torch.Tensor, int, list[int]]:
+        cfg = self.setup.cfg
+        if cfg.scheme != "majority":
+            per = [0 if m is None else m.numel() * m.element_size() for m in messages]
+            return aggregate(cfg.scheme, messages), sum(per), per
+        packed = [None if m is None else pack_ternary_torch(m) for m in messages]
+        per = [0 if p is None else p.nbytes for p in packed]
+        update = unpack_to_torch(majority(packed), self.setup.device, dtype=torch.int8)
+        return update, sum(per), per
+
+
+def train_inprocess(
+    setup: Setup,
+    *,
+    progress: bool = True,
+    on_step: Callable[[int, StepResult], None] | None = None,
+) -> dict[str, Any]:
+    """Run the configured training in this process; returns the summary (also on disk)."""
+    system = InProcessSystem(setup)
+    recorder = RunRecorder(setup)
+    bar = Progress(setup.total_steps, f"{setup.cfg.scheme}/{setup.cfg.code}", enabled=progress)
+    wire_total, step, losses = 0, 0, []
+    try:
+        for step in range(setup.total_steps):
+            result = system.step(step)
+            wire_total += result.wire_bytes
+            losses.append(result.train_loss)
+            if on_step is not None:
+                on_step(step, result)
+            done = step + 1
+            if done % setup.cfg.eval_every == 0 or done == setup.total_steps:
+                metrics = system.replica.evaluate()
+                recorder.log_eval(done, sum(losses) / len(losses), metrics)
+                losses = []
+            last = recorder.values[-1] if recorder.values else float("nan")
+            bar.update(done, f"{recorder.metric_name} {last:.4f}")
+    except BaseException as exc:
+        bar.close()
+        recorder.fail(exc, step)
+        raise
+    bar.close()
+    d = system.replica.dim
+    per_round = wire_total / max(1, setup.total_steps)
+    return recorder.finish(
+        system.replica,
+        setup.total_steps,
+        {
+            "dim": d,
+            "wire_bytes_per_round": per_round,
+            "wire_bytes_per_coord_per_vote": per_round / max(1, setup.cfg.n) / d,
+        },
+    )

@@ -1,0 +1,116 @@
+"""The master's and a worker's side of a round, for transports with separate processes.
+
+A worker holds its own replica and computes only its row of G (plus, for an omniscient
+attacker, every partition, since it knows everything). The master aggregates the votes it
+received (missing = abstention), applies the optimizer and returns the update bytes and the
+digest of the model after the update. Both sides are pure: transports move their bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from election.errors import VoteFormatError
+from election.training.batches import step_indices
+from election.training.loop import attack_generator
+from election.training.messages import decode_update, decode_vote, encode_update, encode_vote
+from election.training.partitions import PartitionComputer
+from election.training.replica import Replica
+from election.training.round import (
+    aggregate,
+    byzantine_message,
+    honest_message,
+    partition_signs,
+    target_aggregate,
+)
+from election.training.setup import Setup
+from election.votes import PackedVote, majority, pack_ternary
+
+
+class DigestMismatch(RuntimeError):
+    """A worker's replica differs from the master's after an update (it must resync)."""
+
+
+class WorkerNode:
+    def __init__(self, setup: Setup, slot: int, *, byzantine: bool | None = None) -> None:
+        self.setup = setup
+        self.slot = slot
+        self.partitions = setup.partitions_of(slot)
+        self.byzantine = slot in setup.byzantine if byzantine is None else byzantine
+        self.replica = Replica(setup.cfg, setup.dataset, setup.device)
+        self.computer = PartitionComputer(
+            setup.cfg, setup.dataset, self.replica.model, setup.device
+        )
+
+    def vote(self, step: int) -> torch.Tensor | None:
+        """This slot's message for ``step`` (None = send nothing)."""
+        cfg = self.setup.cfg
+        batch = step_indices(cfg.seed, step, cfg.batch_size, self.setup.dataset.n_train)
+        signals = self.computer.signals(step, batch, self.partitions)
+        sign_scheme = cfg.scheme in ("majority", "signed-sum")
+        signs = partition_signs(signals) if sign_scheme else None
+        honest = honest_message(cfg.scheme, self.partitions, signals, signs)
+        if not self.byzantine:
+            return honest
+
+        def target() -> torch.Tensor:
+            everything = dict(signals)
+            missing = [i for i in range(cfg.n) if i not in everything]
+            everything.update(self.computer.signals(step, batch, missing))
+            return target_aggregate(
+                cfg.scheme, everything, partition_signs(everything) if sign_scheme else None
+            )
+
+        gen = attack_generator(cfg.seed, step, self.slot)
+        return byzantine_message(self.setup.attack, honest, target, gen)
+
+    def vote_bytes(self, step: int) -> bytes | None:
+        message = self.vote(step)
+        return None if message is None else encode_vote(self.setup.cfg.scheme, message)
+
+    def apply_update_bytes(self, step: int, data: bytes, digest: str | None = None) -> None:
+        """Apply the master's update; raise DigestMismatch if the replicas diverged."""
+        update = decode_update(self.setup.cfg.scheme, data, self.replica.dim, self.setup.device)
+        self.replica.apply_update(update, epoch=self.setup.epoch_of(step))
+        if digest is not None and self.replica.digest() != digest:
+            raise DigestMismatch(f"slot {self.slot}: replica digest differs after step {step}")
+
+
+class MasterNode:
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.replica = Replica(setup.cfg, setup.dataset, setup.device)
+
+    def decode(self, data: bytes | None) -> PackedVote | torch.Tensor | None:
+        """A vote's bytes -> a vote, or None for a missing or malformed one (an abstention)."""
+        if data is None:
+            return None
+        try:
+            return decode_vote(self.setup.cfg.scheme, data, self.replica.dim)
+        except VoteFormatError:
+            return None
+
+    def round(self, step: int, votes: Sequence[PackedVote | torch.Tensor | None]) -> bytes:
+        """Aggregate, step the optimizer, and return the update's bytes."""
+        scheme = self.setup.cfg.scheme
+        if scheme == "majority":
+            packed = [v if isinstance(v, PackedVote) else None for v in votes]
+            if not any(p is not None for p in packed):
+                packed_update = pack_ternary(np.zeros(self.replica.dim, dtype=np.int8))
+            else:
+                packed_update = majority(packed)
+            data = packed_update.to_bytes()
+        else:
+            present = [v for v in votes if isinstance(v, torch.Tensor)]
+            update = (
+                aggregate(scheme, present)
+                if present
+                else torch.zeros(self.replica.dim, dtype=torch.int8)
+            )
+            data = encode_update(scheme, update)
+        tensor = decode_update(scheme, data, self.replica.dim, self.setup.device)
+        self.replica.apply_update(tensor, epoch=self.setup.epoch_of(step))
+        return data

@@ -1,0 +1,91 @@
+"""Everything a node derives from the configuration, identically on every node.
+
+Given the same :class:`TrainConfig`, the master, every worker, every MPI rank and the in-process
+loop build the same dataset, code G, Byzantine set, attack and step count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from election.attacks import Attack, make_attack, select_byzantine
+from election.codes import AllocationCode, make_code
+from election.config import TrainConfig
+from election.data import Dataset, load_dataset
+from election.errors import ConfigError
+from election.training.batches import steps_per_epoch
+
+
+@dataclass(frozen=True)
+class Setup:
+    cfg: TrainConfig
+    dataset: Dataset
+    code: AllocationCode
+    byzantine: tuple[int, ...]  # worker slots that attack (empty when attack is "none")
+    attack: Attack
+    device: torch.device
+    steps_per_epoch: int
+    total_steps: int
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return np.asarray(self.code.matrix)  # (n_workers, n_partitions) uint8
+
+    def partitions_of(self, worker: int) -> tuple[int, ...]:
+        return tuple(int(i) for i in np.flatnonzero(self.matrix[worker]))
+
+    def epoch_of(self, step: int) -> int:
+        return step // self.steps_per_epoch
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device={name!r} is not a torch device (auto, cpu, cuda, cuda:K)") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} requested but CUDA is not available on this machine")
+    return device
+
+
+def build_code(cfg: TrainConfig) -> AllocationCode:
+    if cfg.code.startswith("file:"):
+        return make_code("file", n=cfg.n, b=cfg.b, path=cfg.code[len("file:") :])
+    if cfg.code == "deterministic":
+        return make_code("deterministic", n=cfg.n, b=cfg.b)
+    return make_code(cfg.code, n=cfg.n, b=cfg.b, r=cfg.r, seed=cfg.seed)
+
+
+def prepare(cfg: TrainConfig, *, dataset: Dataset | None = None) -> Setup:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if dataset is None:
+        dataset = load_dataset(
+            cfg.dataset, root=cfg.data_root or None, num_train=cfg.num_train or None
+        )
+    code = build_code(cfg)
+    if code.n != cfg.n:
+        raise ConfigError(f"code has {code.n} workers but n={cfg.n}")
+    attack = make_attack(cfg.attack)
+    byzantine: tuple[int, ...] = ()
+    if cfg.attack != "none":
+        byzantine = select_byzantine(
+            cfg.byzantine_select, matrix=np.asarray(code.matrix), b=cfg.b, seed=cfg.seed
+        )
+    per_epoch = steps_per_epoch(dataset.n_train, cfg.batch_size)
+    total = cfg.steps if cfg.steps else cfg.epochs * per_epoch
+    return Setup(
+        cfg=cfg,
+        dataset=dataset,
+        code=code,
+        byzantine=byzantine,
+        attack=attack,
+        device=resolve_device(cfg.device),
+        steps_per_epoch=per_epoch,
+        total_steps=total,
+    )
