@@ -1,0 +1,41 @@
+"""scikit-learn's bundled handwritten digits: the embedded default that needs no download.
+
+1,797 grey 8x8 images (values 0..16) of the digits 0-9. We scale features to [0, 1] (x / 16),
+shuffle once with a fixed seed and take the first 1,437 samples for training and the last 360
+for testing (an 80/20 split that is identical on every machine).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from election.data.base import Dataset
+
+DIGITS_SPLIT_SEED = 0  # fixed shuffle: the split never changes between runs or machines
+DIGITS_NUM_TRAIN = 1437  # 80% of 1,797; the last 360 shuffled samples are the test set
+DIGITS_MAX_VALUE = 16.0  # pixel counts lie in 0..16; dividing maps them to [0, 1]
+
+
+def load_digits(root: Path | None = None, download: bool = False) -> Dataset:
+    """Load the digits; ``root`` and ``download`` exist for a uniform signature and are ignored."""
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    x = np.asarray(bunch.data, dtype=np.float32) / DIGITS_MAX_VALUE  # (1797, 64) float32
+    y = np.asarray(bunch.target, dtype=np.int64)  # (1797,) int64
+    order = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(len(y))
+    x, y = x[order], y[order]
+    cut = DIGITS_NUM_TRAIN
+    return Dataset(
+        name="digits",
+        train_x=torch.from_numpy(np.ascontiguousarray(x[:cut])),
+        train_y=torch.from_numpy(np.ascontiguousarray(y[:cut])),
+        test_x=torch.from_numpy(np.ascontiguousarray(x[cut:])),
+        test_y=torch.from_numpy(np.ascontiguousarray(y[cut:])),
+        num_classes=10,
+        metric="accuracy",
+        input_shape=(x.shape[1],),
+    )
