@@ -21,7 +21,7 @@ CNN_HIDDEN = 128  # width of the fully connected hidden layer
 
 
 class MLP(nn.Module):
-    """One-hidden-layer perceptron over flattened inputs."""
+    """One-hidden-layer tanh perceptron over flattened inputs."""
 
     loss_kind = "ce"  # multi-class logits (B, num_classes) -> cross-entropy
 
@@ -30,7 +30,7 @@ class MLP(nn.Module):
         self.net = nn.Sequential(
             nn.Flatten(),
             nn.Linear(input_dim, hidden),
-            nn.ReLU(),
+            nn.Tanh(),  # smooth: no exactly-zero gradients, unlike ReLU's dead units
             nn.Linear(hidden, num_classes),
         )
 

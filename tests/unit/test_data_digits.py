@@ -14,10 +14,11 @@ def test_digits_has_1437_train_and_360_test_samples_of_64_features() -> None:
     assert d.num_features is None
 
 
-def test_digits_features_are_scaled_to_the_unit_interval() -> None:
+def test_digits_features_are_centred_scaled_and_never_exactly_zero() -> None:
     d = load_dataset("digits")
     both = torch.cat([d.train_x, d.test_x])
-    assert float(both.min()) == 0.0 and float(both.max()) == 1.0
+    assert float(both.min()) == -7.5 / 8 and float(both.max()) == 8.5 / 8
+    assert bool((both != 0).all())
 
 
 def test_digits_split_is_identical_across_loads_and_disjoint() -> None:

@@ -1,0 +1,220 @@
+"""Bit-sliced majority as a compiled straight-line program over uint64 bit-planes.
+
+A *plane* is a (C,) uint64 array whose bit b of word w belongs to coordinate 64 * w + b. The
+count T of weighted input planes is built with carry-save full adders,
+
+    s = a ^ b ^ c,    carry = (a & b) | (c & (a ^ b))        (5 word operations),
+
+keeping at most two pending planes per weight, then compared with a constant K from the most
+significant bit down:  lt |= eq & ~T_i where K_i = 1;  gt |= eq & T_i where K_i = 0;
+eq &= (T_i == K_i).  Outputs: neg = (T > K) and zero = ~(T < K | T > K).
+
+The circuit depends only on (m, which votes carry a zero plane), so it is built once, constant-
+folded, pruned of dead operations (e.g. count bits a threshold never reads) and register-
+allocated into a few scratch planes; :func:`run` then replays it on every chunk with one numpy
+call per operation. Adding n weight-1 planes costs n - ceil(log2(n + 1)) full adders.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+ZERO, ONE = -1, -2  # constant all-zero / all-one planes (virtual register ids)
+_AND, _OR, _XOR, _NOT, _COPY, _FILL = range(6)
+
+
+class _Builder:
+    """Emits SSA operations on virtual registers with constant folding."""
+
+    def __init__(self, n_inputs: int) -> None:
+        self.n_inputs = n_inputs
+        self.ops: list[tuple[int, int, int, int]] = []  # (code, a, b, out)
+        self.next = n_inputs
+
+    def _emit(self, code: int, a: int, b: int = ZERO) -> int:
+        out = self.next
+        self.next += 1
+        self.ops.append((code, a, b, out))
+        return out
+
+    def and_(self, a: int, b: int) -> int:
+        if ZERO in (a, b):
+            return ZERO
+        if a == ONE or b == ONE:
+            return b if a == ONE else a
+        return self._emit(_AND, a, b)
+
+    def or_(self, a: int, b: int) -> int:
+        if ONE in (a, b):
+            return ONE
+        if a == ZERO or b == ZERO:
+            return b if a == ZERO else a
+        return self._emit(_OR, a, b)
+
+    def xor(self, a: int, b: int) -> int:
+        if a == ZERO or b == ZERO:
+            return b if a == ZERO else a
+        if a == ONE or b == ONE:
+            return self.not_(b if a == ONE else a)
+        return self._emit(_XOR, a, b)
+
+    def not_(self, a: int) -> int:
+        if a in (ZERO, ONE):
+            return ONE if a == ZERO else ZERO
+        return self._emit(_NOT, a)
+
+    def andnot(self, a: int, b: int) -> int:
+        """a & ~b as a ^ (a & b) (numpy has no and-not)."""
+        if a == ONE:
+            return self.not_(b)
+        return self.xor(a, self.and_(a, b))
+
+
+def _count(bld: _Builder, weighted: Sequence[tuple[int, int]]) -> list[int]:
+    """Bit-sliced sum of (register, weight_log2) planes; one register per bit, LSB first."""
+    pending: list[list[int]] = []
+
+    def push(reg: int, i: int) -> None:
+        while True:
+            while len(pending) <= i:
+                pending.append([])
+            if len(pending[i]) < 2:
+                pending[i].append(reg)
+                return
+            a, b = pending[i].pop(), pending[i].pop()
+            t = bld.xor(a, b)
+            pending[i].append(bld.xor(t, reg))
+            reg = bld.or_(bld.and_(a, b), bld.and_(t, reg))
+            i += 1
+
+    for reg, w in weighted:
+        push(reg, w)
+    bits: list[int] = []
+    i = 0
+    while i < len(pending):  # half adders resolve leftover pairs; carries may add columns
+        col = pending[i]
+        if len(col) == 2:
+            a, b = col
+            col[:] = [bld.xor(a, b)]
+            push(bld.and_(a, b), i + 1)
+        bits.append(col[0] if col else ZERO)
+        i += 1
+    return bits
+
+
+def _compare(bld: _Builder, bits: list[int], k: int) -> tuple[int, int]:
+    """(T < k, T > k) registers for the bit-sliced T."""
+    eq, lt, gt = ONE, ZERO, ZERO
+    for i in reversed(range(max(len(bits), k.bit_length()))):
+        t = bits[i] if i < len(bits) else ZERO
+        if (k >> i) & 1:
+            lt = bld.or_(lt, bld.andnot(eq, t))
+            eq = bld.and_(eq, t)
+        else:
+            gt = bld.or_(gt, bld.and_(eq, t))
+            eq = bld.andnot(eq, t)
+        if eq == ZERO:
+            break
+    return lt, gt
+
+
+@dataclass(frozen=True)
+class Program:
+    """A register-allocated circuit: buffers = inputs + [neg, zero] + ``n_scratch`` planes."""
+
+    n_inputs: int
+    n_scratch: int
+    steps: tuple[tuple[int, int, int, int], ...]  # (code, a, b, out) buffer indices
+
+
+def _allocate(bld: _Builder, outputs: dict[int, int]) -> Program:
+    """Dead-code elimination, then linear-scan allocation of scratch planes."""
+    live = {r for r in outputs.values() if r >= 0}
+    kept = []
+    for op in reversed(bld.ops):
+        if op[3] in live:
+            kept.append(op)
+            live.update(r for r in op[1:3] if r >= 0)
+    kept.reverse()
+    last_use: dict[int, int] = {}
+    for i, (_, a, b, _) in enumerate(kept):
+        last_use[a] = last_use[b] = i
+    n = bld.n_inputs
+    where = {r: r for r in range(n)}  # virtual register -> buffer index
+    pinned = {reg: n + slot for slot, reg in outputs.items() if reg >= n}
+    free: list[int] = []
+    n_scratch = 0
+    steps = []
+    for i, (code, a, b, out) in enumerate(kept):
+        src = (where[a], where.get(b, ZERO))
+        for r in {a, b}:
+            if last_use.get(r) == i and where.get(r, 0) >= n + 2:
+                free.append(where[r])
+        if out in pinned:
+            where[out] = pinned[out]
+        else:
+            if not free:
+                free.append(n + 2 + n_scratch)
+                n_scratch += 1
+            where[out] = free.pop()
+        steps.append((code, src[0], src[1], where[out]))
+    for slot, reg in outputs.items():  # outputs that are inputs or constants
+        if reg < n:
+            steps.append((_COPY, reg, ZERO, n + slot) if reg >= 0 else (_FILL, reg, ZERO, n + slot))
+    return Program(n_inputs=n, n_scratch=n_scratch, steps=tuple(steps))
+
+
+@functools.lru_cache(maxsize=256)
+def compile_majority(has_zero: tuple[bool, ...]) -> tuple[Program, bool]:
+    """Program for m = len(has_zero) present votes; inputs: each sign plane, then its zero plane.
+
+    Returns (program, writes_zero). Dense votes: T = N (negatives), K = floor(m/2); otherwise
+    T = 2N + Z, K = m (see :mod:`election.votes.majority`).
+    """
+    m = len(has_zero)
+    dense = not any(has_zero)
+    n_inputs = m + sum(has_zero)
+    bld = _Builder(n_inputs)
+    weighted, r = [], 0
+    for z in has_zero:
+        weighted.append((r, 0 if dense else 1))
+        if z:
+            weighted.append((r + 1, 0))
+        r += 1 + int(z)
+    lt, gt = _compare(bld, _count(bld, weighted), m // 2 if dense else m)
+    writes_zero = not (dense and m % 2 == 1)  # odd m, dense: no ties
+    outputs = {0: gt}
+    if writes_zero:
+        outputs[1] = bld.not_(bld.or_(lt, gt))
+    return _allocate(bld, outputs), writes_zero
+
+
+_UFUNCS: dict[int, Callable[..., np.ndarray]] = {
+    _AND: np.bitwise_and,
+    _OR: np.bitwise_or,
+    _XOR: np.bitwise_xor,
+}
+
+
+def run(
+    prog: Program,
+    inputs: list[np.ndarray],
+    neg: np.ndarray,
+    zero: np.ndarray,
+    scratch: list[np.ndarray],
+) -> None:
+    """Execute ``prog`` on one chunk: inputs and outputs are (C,) uint64 planes."""
+    bufs = [*inputs, neg, zero, *scratch]
+    for code, a, b, out in prog.steps:
+        if code in _UFUNCS:
+            _UFUNCS[code](bufs[a], bufs[b], out=bufs[out])
+        elif code == _NOT:
+            np.invert(bufs[a], out=bufs[out])
+        elif code == _COPY:
+            np.copyto(bufs[out], bufs[a])
+        else:
+            bufs[out].fill(np.uint64(0) if a == ZERO else ~np.uint64(0))
