@@ -50,15 +50,16 @@ class TrainConfig:
     recompute: bool = False  # recompute every assigned partition per worker, as the paper's main.py
     # --- optimisation ---
     optimizer: str = "master-momentum"  # master-momentum (CIFAR) | partition-momentum (Amazon)
-    lr: float = 1e-3  # digits: signSGD step size that converts in a few hundred steps
+    lr: float = 1e-3  # digits: signSGD step size (with momentum 0.9 the effective step is 1e-2)
     momentum: float = 0.9  # paper: 0.9 for both optimizer placements
     weight_decay: float = 1e-4  # paper, CIFAR: 1e-4
-    lr_milestones: tuple[int, ...] = ()  # epochs at which lr is multiplied by lr_gamma
+    lr_milestones: tuple[int, ...] = (3, 5)  # epochs at which lr is multiplied by lr_gamma
     lr_gamma: float = 0.1  # paper: step decay x0.1
-    batch_size: int = 60  # global batch per step, split into n equal partitions
-    epochs: int = 12  # passes over the training set (bounded by `steps` if set)
+    batch_size: int = 0  # global batch per step, split into n equal partitions; 0 = n * partition_size
+    partition_size: int = 1  # samples per partition when batch_size is 0 (digits: one sample)
+    epochs: int = 6  # passes over the training set (bounded by `steps` if set)
     steps: int = 0  # 0 = epochs * steps_per_epoch; otherwise stop after this many steps
-    eval_every: int = 25  # evaluate every K steps (and at the end)
+    eval_every: int = 50  # evaluate every K steps (and at the end)
     # --- run ---
     seed: int = 0  # seeds data order, model init, Bernoulli codes, Byzantine choice, attacks
     device: str = "auto"  # auto | cpu | cuda | cuda:K
@@ -72,6 +73,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _require(self.n >= 1, "n", self.n, "must be at least 1")
+        _require(self.partition_size >= 1, "partition_size", self.partition_size, "must be >= 1")
+        if self.batch_size == 0:  # frozen: resolve the derived default once, here
+            object.__setattr__(self, "batch_size", self.n * self.partition_size)
         _require(0 <= self.b < self.n, "b", self.b, f"must satisfy 0 <= b < n = {self.n}")
         _require(self.r > 0, "r", self.r, "must be positive")
         _require(self.scheme in SCHEMES, "scheme", self.scheme, f"must be one of {SCHEMES}")
@@ -108,10 +112,6 @@ class TrainConfig:
             "must be uncoded, bernoulli, deterministic or file:PATH",
         )
 
-    @property
-    def partition_size(self) -> int:
-        return self.batch_size // self.n
-
     def to_json_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["lr_milestones"] = list(self.lr_milestones)
@@ -132,7 +132,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "digits": {},  # the dataclass defaults are tuned for digits
     "fashion-mnist": {
         "lr": 1e-3,  # signSGD step for the small CNN
-        "batch_size": 120,  # 24 samples per partition at n = 5
+        "lr_milestones": (),
+        "partition_size": 24,  # batch 120 at n = 5
         "epochs": 2,
         "threads": 0,  # convolutions use every core
         "eval_every": 100,
@@ -142,7 +143,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr": 1e-4,  # paper, CIFAR-10
         "momentum": 0.9,  # paper, CIFAR-10
         "weight_decay": 1e-4,  # paper, CIFAR-10
-        "batch_size": 120,  # 24 per partition at n = 5
+        "partition_size": 24,  # batch 120 at n = 5
         "epochs": 100,
         "threads": 0,  # ResNets use every core
         "eval_every": 200,
@@ -154,7 +155,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_milestones": (1,),  # ... then 1e-4
         "momentum": 0.9,  # paper: v = 0.9 v + 0.1 g
         "weight_decay": 0.0,
-        "batch_size": 75,  # 15 samples per partition at n = 5 (paper)
+        "partition_size": 15,  # paper: 15 samples per partition
         "epochs": 8,  # paper
         "eval_every": 100,
     },

@@ -43,6 +43,8 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lr-milestones", help="comma-separated epochs where lr *= lr-gamma")
     g.add_argument("--lr-gamma", type=float)
     g.add_argument("--batch-size", type=int, help="global batch per step (n equal partitions)")
+    g.add_argument("--partition-size", type=int,
+                   help="samples per partition (used when --batch-size is not given)")
     g.add_argument("--epochs", type=int)
     g.add_argument("--steps", type=int, help="stop after this many steps (overrides epochs)")
     g.add_argument("--eval-every", type=int, help="evaluate every K steps")
@@ -61,7 +63,8 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--num_Byz_nodes", type=int, help="= --b")
     g.add_argument("--redundancy", type=float, help="= --r (and --code bernoulli)")
     g.add_argument("--deterministic", help="True = --code deterministic")
-    g.add_argument("--batch_size", type=int, help="samples per partition: --batch-size n*B")
+    g.add_argument("--batch_size", dest="paper_batch_size", type=int,
+                   help="samples per partition = --partition-size")
     g.add_argument("--trial_idx", type=int, help="= --seed")
     g.add_argument("--attack_type", help="= --attack")
     g.add_argument("--network", help="ResNet18 | ResNet50 | ... = --model")
@@ -75,7 +78,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
 
 OUR_FIELDS = (
     "dataset model n b code r attack byzantine_select scheme noise_variance recompute optimizer "
-    "lr momentum weight_decay lr_milestones lr_gamma batch_size epochs steps eval_every seed "
+    "lr momentum weight_decay lr_milestones lr_gamma batch_size partition_size epochs steps eval_every seed "
     "device transport data_root num_train runs_dir run_name threads"
 ).split()
 
@@ -110,9 +113,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         paper["noise_variance"] = args.variance if args.variance is not None else 1e-4
     if args.gpu_num is not None:
         paper["device"] = f"cuda:{args.gpu_num}"
-    if args.batch_size is not None:
-        n = ours["n"] or paper.get("n") or TrainConfig.n
-        paper["batch_size"] = args.batch_size * n
+    if args.paper_batch_size is not None:
+        paper["partition_size"] = args.paper_batch_size
     return paper | {k: v for k, v in ours.items() if v is not None}
 
 
