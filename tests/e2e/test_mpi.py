@@ -1,0 +1,123 @@
+"""Real `mpirun` with n + 1 ranks on this machine: same model as in-process, bytes per worker,
+world-size check and a killed rank stopping the job within the timeout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from election.commands.train import run_training
+from election.config import build_config
+
+MPIRUN = shutil.which("mpirun", path=str(Path(sys.executable).parent)) or shutil.which("mpirun")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(MPIRUN is None, reason="mpirun not installed (pip install mpich)"),
+]
+
+QUICK = ["--num-train", "300", "--steps", "5", "--eval-every", "5", "--threads", "1"]
+
+
+def flags_to_overrides(flags: list[str]) -> dict[str, str]:
+    out = {}
+    for key, value in zip(flags[::2], flags[1::2], strict=True):
+        out[key.lstrip("-").replace("-", "_")] = value
+    return out
+
+
+def mpi_run(n: int, flags: list[str], tmp_path: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    cmd = [MPIRUN, "-n", str(n + 1), sys.executable, "-m", "election", "mpi", *flags,
+           "--runs-dir", str(tmp_path / "mpi"), "--json", "--quiet"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def inprocess_sha(flags: list[str], tmp_path: Path) -> str:
+    overrides = flags_to_overrides(flags) | {"runs_dir": str(tmp_path / "ref")}
+    return run_training(build_config(overrides), progress=False)["model_sha256"]
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        ["--code", "uncoded", "--attack", "none"],
+        ["--code", "bernoulli", "--r", "2", "--attack", "random"],
+        ["--code", "deterministic", "--attack", "reverse", "--byzantine-select", "heaviest"],
+        ["--code", "deterministic", "--attack", "omniscient"],
+    ],
+    ids=["uncoded", "bernoulli-random", "deterministic-reverse", "deterministic-omniscient"],
+)
+def test_mpirun_gives_the_same_model_as_the_in_process_run(scenario, tmp_path):
+    flags = ["--n", "5", "--b", "1", *scenario, *QUICK]
+    proc = mpi_run(5, flags, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["steps"] == 5 and summary["transport"] == "mpi"
+    assert summary["model_sha256"] == inprocess_sha(flags, tmp_path)
+    per_worker = summary["bytes_sent_per_worker_per_round"]
+    assert len(per_worker) == 5
+    dense_bound = summary["dim"] / 8 + 64  # d/8 bits plus the frame header
+    honest = [b for slot, b in enumerate(per_worker) if slot not in summary["byzantine"]]
+    assert all(0 < b <= dense_bound * 2 for b in honest)  # at most a zero mask on top
+
+
+def test_wrong_world_size_is_a_clear_error(tmp_path):
+    cmd = [MPIRUN, "-n", "4", sys.executable, "-m", "election", "mpi", "--n", "5", *QUICK]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "world size is 4 but n=5 needs n + 1 = 6 ranks" in proc.stderr
+
+
+@pytest.mark.parametrize("how", ["killed", "frozen"])
+def test_a_lost_rank_stops_the_job_within_the_timeout(how, tmp_path):
+    """SIGKILL: the launcher ends the job. SIGSTOP (a silent, hung rank): rank 0's round
+    timeout names the silent rank and aborts the job instead of hanging forever."""
+    flags = ["--n", "5", "--b", "1", "--num-train", "300", "--steps", "100000",
+             "--eval-every", "100000", "--threads", "1", "--round-timeout", "5"]
+    cmd = [MPIRUN, "-n", "6", sys.executable, "-m", "election", "mpi", *flags,
+           "--runs-dir", str(tmp_path), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        victim = None
+        while victim is None and time.monotonic() < deadline:  # wait for the ranks to start
+            time.sleep(1.0)
+            victim = _worker_pid()
+        assert victim is not None, "worker ranks never started"
+        time.sleep(3.0)
+        os.kill(victim, signal.SIGKILL if how == "killed" else signal.SIGSTOP)
+        start = time.monotonic()
+        _, stderr = proc.communicate(timeout=60)
+        assert time.monotonic() - start < 30
+        assert proc.returncode != 0
+        if how == "frozen":
+            assert "rank 3 (worker slot 2) sent nothing" in stderr
+        else:
+            assert "rank" in stderr.lower()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _worker_pid() -> int | None:
+    """A python process under mpirun that is not rank 0 (ranks export PMI_RANK)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"election" in cmdline and b"mpi" in cmdline and b"PMI_RANK=3" in environ:
+            return int(entry.name)
+    return None
