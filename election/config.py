@@ -46,7 +46,9 @@ class TrainConfig:
     attack: str = "reverse"  # core attack registry name; "none" disables Byzantine workers
     byzantine_select: str = "random"  # random (seeded) | heaviest | explicit ids "0,3"
     scheme: str = "majority"  # majority | signed-sum | median | sgd (full-gradient average)
-    noise_variance: float = 0.0  # Gaussian noise added to gradients before the sign (paper baseline)
+    noise_variance: float = (
+        0.0  # Gaussian noise added to gradients before the sign (paper baseline)
+    )
     recompute: bool = False  # recompute every assigned partition per worker, as the paper's main.py
     # --- optimisation ---
     optimizer: str = "master-momentum"  # master-momentum (CIFAR) | partition-momentum (Amazon)
@@ -55,7 +57,9 @@ class TrainConfig:
     weight_decay: float = 1e-4  # paper, CIFAR: 1e-4
     lr_milestones: tuple[int, ...] = (3, 5)  # epochs at which lr is multiplied by lr_gamma
     lr_gamma: float = 0.1  # paper: step decay x0.1
-    batch_size: int = 0  # global batch per step, split into n equal partitions; 0 = n * partition_size
+    batch_size: int = (
+        0  # global batch per step, split into n equal partitions; 0 = n * partition_size
+    )
     partition_size: int = 1  # samples per partition when batch_size is 0 (digits: one sample)
     epochs: int = 6  # passes over the training set (bounded by `steps` if set)
     steps: int = 0  # 0 = epochs * steps_per_epoch; otherwise stop after this many steps
@@ -80,10 +84,16 @@ class TrainConfig:
         _require(self.r > 0, "r", self.r, "must be positive")
         _require(self.scheme in SCHEMES, "scheme", self.scheme, f"must be one of {SCHEMES}")
         _require(
-            self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"must be one of {OPTIMIZERS}"
+            self.optimizer in OPTIMIZERS,
+            "optimizer",
+            self.optimizer,
+            f"must be one of {OPTIMIZERS}",
         )
         _require(
-            self.transport in TRANSPORTS, "transport", self.transport, f"must be one of {TRANSPORTS}"
+            self.transport in TRANSPORTS,
+            "transport",
+            self.transport,
+            f"must be one of {TRANSPORTS}",
         )
         _require(self.lr > 0, "lr", self.lr, "must be positive")
         _require(0 <= self.momentum < 1, "momentum", self.momentum, "must be in [0, 1)")

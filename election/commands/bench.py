@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
-def _register_unavailable(subparsers: argparse._SubParsersAction, name: str, exc: Exception) -> None:
+def _register_unavailable(
+    subparsers: argparse._SubParsersAction, name: str, exc: Exception
+) -> None:
     parser = subparsers.add_parser(name, help=f"(unavailable: {exc})")
 
     def fail(args: argparse.Namespace) -> int:

@@ -24,8 +24,10 @@ LINEUP: dict[str, tuple[str, dict[str, Any]]] = {
     "deterministic": ("Deterministic code under attack", {"code": "deterministic"}),
     "signed-sum": ("Signed sum under attack", {"code": "uncoded", "scheme": "signed-sum"}),
     "median": ("Coordinate median under attack", {"code": "uncoded", "scheme": "median"}),
-    "sgd": ("SGD (no attack, full gradients)", {"code": "uncoded", "scheme": "sgd",
-                                                "attack": "none"}),
+    "sgd": (
+        "SGD (no attack, full gradients)",
+        {"code": "uncoded", "scheme": "sgd", "attack": "none"},
+    ),
 }
 DEFAULT_LINEUP = "no-attack,signsgd-mv,bernoulli,deterministic"
 
@@ -34,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="run several schemes on the same seed and data (the paper's Fig. 4)",
-        description="Runs each scheme of --lineup with the shared flags; writes a table and a plot.",
+        description="Runs each --lineup scheme with the shared flags; writes a table and a plot.",
     )
     parser.add_argument(
         "--lineup",
@@ -89,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     (out_dir / "compare.md").write_text(table + "\n")
     result = {"run_dir": str(out_dir), "plot": str(out_dir / "compare.png"), "rows": rows}
     write_json(out_dir / "compare.json", result)
-    print(json.dumps(result, sort_keys=True) if args.json else table + f"\n\nplot: {result['plot']}")
+    print(
+        json.dumps(result, sort_keys=True) if args.json else table + f"\n\nplot: {result['plot']}"
+    )
     return 0
 
 

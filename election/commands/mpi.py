@@ -22,8 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run under `mpirun -n N+1 [-f hosts] election mpi <training flags>`.",
     )
     add_training_flags(parser)
-    parser.add_argument("--round-timeout", type=float, default=DEFAULT_ROUND_TIMEOUT_S,
-                        help="seconds to wait for a rank before aborting the job")
+    parser.add_argument(
+        "--round-timeout",
+        type=float,
+        default=DEFAULT_ROUND_TIMEOUT_S,
+        help="seconds to wait for a rank before aborting the job",
+    )
     parser.add_argument("--json", action="store_true", help="rank 0 prints the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -66,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"election: error: {exc}", file=sys.stderr, flush=True)
         comm.Abort(3)
     except Exception as exc:
-        print(f"election: error on rank {rank}: {type(exc).__name__}: {exc}", file=sys.stderr,
-              flush=True)
+        print(
+            f"election: error on rank {rank}: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+            flush=True,
+        )
         comm.Abort(4)
     return 0

@@ -13,7 +13,15 @@ import os
 import sys
 from typing import Any
 
-from election.config import OPTIMIZERS, SCHEMES, TRANSPORTS, TrainConfig, build_config, parse_bool
+from election.config import (
+    FIELD_TYPES,
+    OPTIMIZERS,
+    SCHEMES,
+    TRANSPORTS,
+    TrainConfig,
+    build_config,
+    parse_bool,
+)
 from election.errors import ConfigError
 
 # The paper's --network names -> our model registry names.
@@ -23,8 +31,12 @@ PAPER_NETWORKS = {"resnet18": "resnet18", "resnet50": "resnet50", "logistic": "l
 def add_training_flags(parser: argparse.ArgumentParser) -> None:
     """Flags shared by ``train``, ``compare`` and ``mpi`` (all default to None = not given)."""
     g = parser.add_argument_group("system")
-    g.add_argument("--dataset", help="digits (default, embedded) | fashion-mnist | cifar10 | amazon")
-    g.add_argument("--model", help="mlp | cnn | resnet18 | resnet50 | logreg (default: per dataset)")
+    g.add_argument(
+        "--dataset", help="digits (default, embedded) | fashion-mnist | cifar10 | amazon"
+    )
+    g.add_argument(
+        "--model", help="mlp | cnn | resnet18 | resnet50 | logreg (default: per dataset)"
+    )
     g.add_argument("--n", type=int, help="number of workers = partitions per step (default 5)")
     g.add_argument("--b", type=int, help="number of Byzantine workers (default 1)")
     g.add_argument("--code", help="uncoded | bernoulli | deterministic | file:PATH")
@@ -33,8 +45,12 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--byzantine-select", help="random | heaviest | comma-separated worker ids")
     g.add_argument("--scheme", choices=SCHEMES, help="majority (default) or a paper baseline")
     g.add_argument("--noise-variance", type=float, help="Gaussian noise variance before the sign")
-    g.add_argument("--recompute", action="store_true", default=None,
-                   help="recompute every assigned partition per worker (the paper's cost)")
+    g.add_argument(
+        "--recompute",
+        action="store_true",
+        default=None,
+        help="recompute every assigned partition per worker (the paper's cost)",
+    )
     g = parser.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=OPTIMIZERS)
     g.add_argument("--lr", type=float)
@@ -43,8 +59,11 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lr-milestones", help="comma-separated epochs where lr *= lr-gamma")
     g.add_argument("--lr-gamma", type=float)
     g.add_argument("--batch-size", type=int, help="global batch per step (n equal partitions)")
-    g.add_argument("--partition-size", type=int,
-                   help="samples per partition (used when --batch-size is not given)")
+    g.add_argument(
+        "--partition-size",
+        type=int,
+        help="samples per partition (used when --batch-size is not given)",
+    )
     g.add_argument("--epochs", type=int)
     g.add_argument("--steps", type=int, help="stop after this many steps (overrides epochs)")
     g.add_argument("--eval-every", type=int, help="evaluate every K steps")
@@ -63,8 +82,12 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--num_Byz_nodes", type=int, help="= --b")
     g.add_argument("--redundancy", type=float, help="= --r (and --code bernoulli)")
     g.add_argument("--deterministic", help="True = --code deterministic")
-    g.add_argument("--batch_size", dest="paper_batch_size", type=int,
-                   help="samples per partition = --partition-size")
+    g.add_argument(
+        "--batch_size",
+        dest="paper_batch_size",
+        type=int,
+        help="samples per partition = --partition-size",
+    )
     g.add_argument("--trial_idx", type=int, help="= --seed")
     g.add_argument("--attack_type", help="= --attack")
     g.add_argument("--network", help="ResNet18 | ResNet50 | ... = --model")
@@ -76,11 +99,8 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--gpu_num", type=int, help="= --device cuda:K")
 
 
-OUR_FIELDS = (
-    "dataset model n b code r attack byzantine_select scheme noise_variance recompute optimizer "
-    "lr momentum weight_decay lr_milestones lr_gamma batch_size partition_size epochs steps eval_every seed "
-    "device transport data_root num_train runs_dir run_name threads"
-).split()
+# Our flags are the config fields themselves (argparse dest = field name).
+OUR_FIELDS = tuple(name for name in FIELD_TYPES if name != "extra")
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -26,8 +26,11 @@ def run_master(
     *,
     round_timeout_s: float = DEFAULT_ROUND_TIMEOUT_S,
     progress: bool = False,
+    node: MasterNode | None = None,
 ) -> dict[str, Any]:
-    node = MasterNode(setup)
+    """Run every round as the master; ``node`` may be built beforehand (threads share torch's
+    global RNG, so a threaded cluster builds its nodes one after another)."""
+    node = node or MasterNode(setup)
     recorder = RunRecorder(setup)
     bar = Progress(setup.total_steps, f"master/{setup.cfg.transport}", enabled=progress)
     received_bytes, abstentions, step = 0, 0, 0
@@ -68,9 +71,10 @@ def run_worker(
     *,
     round_timeout_s: float = DEFAULT_ROUND_TIMEOUT_S,
     start_step: int = 0,
+    node: WorkerNode | None = None,
 ) -> dict[str, Any]:
     """Run slot ``slot`` to the end; returns its counters (bytes sent, last digest)."""
-    node = WorkerNode(setup, slot)
+    node = node or WorkerNode(setup, slot)
     sent_bytes, digest = 0, ""
     for step in range(start_step, setup.total_steps):
         payload = node.vote_bytes(step)

@@ -116,7 +116,9 @@ class InProcessSystem:
         self.replica.apply_update(update, epoch=setup.epoch_of(step))
         return StepResult(update, sum(losses) / max(1, len(losses)), wire, per_bytes)
 
-    def _aggregate(self, messages: list[torch.Tensor | None]) -> tuple[torch.Tensor, int, list[int]]:
+    def _aggregate(
+        self, messages: list[torch.Tensor | None]
+    ) -> tuple[torch.Tensor, int, list[int]]:
         cfg = self.setup.cfg
         if cfg.scheme != "majority":
             per = [0 if m is None else m.numel() * m.element_size() for m in messages]

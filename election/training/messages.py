@@ -15,7 +15,11 @@ import torch
 from election.errors import VoteFormatError
 from election.votes import PackedVote, pack_ternary_torch, unpack_to_torch
 
-_VOTE_DTYPES = {"signed-sum": np.dtype("<i2"), "median": np.dtype("<f4"), "sgd": np.dtype("<f4")}
+_VOTE_DTYPES: dict[str, np.dtype] = {
+    "signed-sum": np.dtype("<i2"),
+    "median": np.dtype("<f4"),
+    "sgd": np.dtype("<f4"),
+}
 
 
 def encode_vote(scheme: str, vote: torch.Tensor) -> bytes:

@@ -86,7 +86,9 @@ def plot_curves(
 class Progress:
     """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
 
-    def __init__(self, total: int, label: str, *, stream: TextIO | None = None, enabled: bool = True):
+    def __init__(
+        self, total: int, label: str, *, stream: TextIO | None = None, enabled: bool = True
+    ):
         self.total = max(1, total)
         self.label = label
         self.stream = stream or sys.stderr

@@ -47,7 +47,9 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise ConfigError(f"device={name!r} is not a torch device (auto, cpu, cuda, cuda:K)") from exc
+        raise ConfigError(
+            f"device={name!r} is not a torch device (auto, cpu, cuda, cuda:K)"
+        ) from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device={name!r} requested but CUDA is not available on this machine")
     return device

@@ -33,9 +33,23 @@ def flags_to_overrides(flags: list[str]) -> dict[str, str]:
     return out
 
 
-def mpi_run(n: int, flags: list[str], tmp_path: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    cmd = [MPIRUN, "-n", str(n + 1), sys.executable, "-m", "election", "mpi", *flags,
-           "--runs-dir", str(tmp_path / "mpi"), "--json", "--quiet"]
+def mpi_run(
+    n: int, flags: list[str], tmp_path: Path, timeout: float = 240
+) -> subprocess.CompletedProcess:
+    cmd = [
+        MPIRUN,
+        "-n",
+        str(n + 1),
+        sys.executable,
+        "-m",
+        "election",
+        "mpi",
+        *flags,
+        "--runs-dir",
+        str(tmp_path / "mpi"),
+        "--json",
+        "--quiet",
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
@@ -80,12 +94,38 @@ def test_wrong_world_size_is_a_clear_error(tmp_path):
 def test_a_lost_rank_stops_the_job_within_the_timeout(how, tmp_path):
     """SIGKILL: the launcher ends the job. SIGSTOP (a silent, hung rank): rank 0's round
     timeout names the silent rank and aborts the job instead of hanging forever."""
-    flags = ["--n", "5", "--b", "1", "--num-train", "300", "--steps", "100000",
-             "--eval-every", "100000", "--threads", "1", "--round-timeout", "5"]
-    cmd = [MPIRUN, "-n", "6", sys.executable, "-m", "election", "mpi", *flags,
-           "--runs-dir", str(tmp_path), "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    flags = [
+        "--n",
+        "5",
+        "--b",
+        "1",
+        "--num-train",
+        "300",
+        "--steps",
+        "100000",
+        "--eval-every",
+        "100000",
+        "--threads",
+        "1",
+        "--round-timeout",
+        "5",
+    ]
+    cmd = [
+        MPIRUN,
+        "-n",
+        "6",
+        sys.executable,
+        "-m",
+        "election",
+        "mpi",
+        *flags,
+        "--runs-dir",
+        str(tmp_path),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 90
         # training has started once rank 0 wrote the run folder (MPI_Init is done everywhere)

@@ -44,8 +44,9 @@ def test_deterministic_code_under_attack_reproduces_uncoded_signsgd_without_atta
 def test_partition_momentum_placement_also_reproduces_the_clean_run(tmp_path):
     common = {"optimizer": "partition-momentum", "lr": 1e-2}
     clean = train(tmp_path, code="uncoded", attack="none", **common)
-    coded = train(tmp_path, code="deterministic", attack="omniscient", byzantine_select="heaviest",
-                  **common)
+    coded = train(
+        tmp_path, code="deterministic", attack="omniscient", byzantine_select="heaviest", **common
+    )
     assert coded["model_sha256"] == clean["model_sha256"]
 
 
@@ -58,8 +59,9 @@ def test_signsgd_mv_is_moved_by_a_single_reverse_attacker(tmp_path):
 def test_recompute_mode_gives_the_same_model_as_the_fast_path(tmp_path):
     for optimizer in ("master-momentum", "partition-momentum"):
         fast = train(tmp_path, code="bernoulli", r=2.5, attack="reverse", optimizer=optimizer)
-        slow = train(tmp_path, code="bernoulli", r=2.5, attack="reverse", optimizer=optimizer,
-                     recompute=True)
+        slow = train(
+            tmp_path, code="bernoulli", r=2.5, attack="reverse", optimizer=optimizer, recompute=True
+        )
         assert fast["model_sha256"] == slow["model_sha256"]
 
 
@@ -71,7 +73,10 @@ def test_run_folder_holds_config_metrics_summary_and_plot(tmp_path):
     rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
     assert [int(r["step"]) for r in rows] == [3, 6]
     assert all(0.0 <= float(r["value"]) <= 1.0 for r in rows)
-    assert json.loads((run_dir / "summary.json").read_text())["model_sha256"] == summary["model_sha256"]
+    assert (
+        json.loads((run_dir / "summary.json").read_text())["model_sha256"]
+        == summary["model_sha256"]
+    )
     assert (run_dir / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert summary["wire_bytes_per_coord_per_vote"] < 0.126  # dense votes: 1 bit + header
 
@@ -90,14 +95,34 @@ def test_noisy_gradient_baseline_is_seeded(tmp_path):
 
 
 def test_amazon_with_the_papers_pipeline_reports_auc(tmp_path):
-    summary = train(tmp_path, dataset="amazon", n=5, b=1, batch_size=75, num_train=3000,
-                    code="bernoulli", r=2.0, attack="directional")
+    summary = train(
+        tmp_path,
+        dataset="amazon",
+        n=5,
+        b=1,
+        batch_size=75,
+        num_train=3000,
+        code="bernoulli",
+        r=2.0,
+        attack="directional",
+    )
     assert 0.0 <= summary["final"]["auc"] <= 1.0
 
 
 def test_cli_json_summary_has_the_promised_keys(tmp_path, capsys):
-    code = main(["train", "--steps", "3", "--num-train", "200", "--runs-dir", str(tmp_path),
-                 "--json", "--quiet"])
+    code = main(
+        [
+            "train",
+            "--steps",
+            "3",
+            "--num-train",
+            "200",
+            "--runs-dir",
+            str(tmp_path),
+            "--json",
+            "--quiet",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert {"model_sha256", "final", "steps", "run_dir"} <= set(summary)
@@ -105,10 +130,31 @@ def test_cli_json_summary_has_the_promised_keys(tmp_path, capsys):
 
 
 def test_cli_accepts_the_papers_flags_with_real_booleans(tmp_path, capsys):
-    args = ["train", "--num_nodes", "5", "--num_Byz_nodes", "1", "--deterministic", "False",
-            "--redundancy", "1", "--attack_type", "reverse", "--trial_idx", "3",
-            "--batch_size", "4", "--steps", "2", "--num-train", "200",
-            "--runs-dir", str(tmp_path), "--json", "--quiet"]
+    args = [
+        "train",
+        "--num_nodes",
+        "5",
+        "--num_Byz_nodes",
+        "1",
+        "--deterministic",
+        "False",
+        "--redundancy",
+        "1",
+        "--attack_type",
+        "reverse",
+        "--trial_idx",
+        "3",
+        "--batch_size",
+        "4",
+        "--steps",
+        "2",
+        "--num-train",
+        "200",
+        "--runs-dir",
+        str(tmp_path),
+        "--json",
+        "--quiet",
+    ]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["code"] == "uncoded" and summary["seed"] == 3

@@ -8,7 +8,9 @@ from election.errors import ConfigError
 
 def ctx(honest, target=None, seed=0):
     t = target if target is not None else honest
-    return AttackContext(honest=honest, target=lambda: t, generator=torch.Generator().manual_seed(seed))
+    return AttackContext(
+        honest=honest, target=lambda: t, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 VOTE = torch.tensor([1, -1, 0, 1, -1], dtype=torch.int8)
@@ -20,8 +22,12 @@ def test_reverse_negates_the_honest_vote():
 
 
 def test_directional_sends_all_ones_of_the_configured_sign():
-    assert torch.equal(apply_attack(make_attack("directional"), ctx(VOTE)), torch.ones(5, dtype=torch.int8))
-    assert torch.equal(apply_attack(make_attack("directional-neg"), ctx(VOTE)), -torch.ones(5, dtype=torch.int8))
+    assert torch.equal(
+        apply_attack(make_attack("directional"), ctx(VOTE)), torch.ones(5, dtype=torch.int8)
+    )
+    assert torch.equal(
+        apply_attack(make_attack("directional-neg"), ctx(VOTE)), -torch.ones(5, dtype=torch.int8)
+    )
 
 
 def test_random_sends_seeded_uniform_plus_minus_one():
@@ -37,7 +43,9 @@ def test_omniscient_opposes_the_all_partition_majority():
 
 
 def test_abstain_sends_zeros_and_crash_sends_nothing():
-    assert torch.equal(apply_attack(make_attack("abstain"), ctx(VOTE)), torch.zeros(5, dtype=torch.int8))
+    assert torch.equal(
+        apply_attack(make_attack("abstain"), ctx(VOTE)), torch.zeros(5, dtype=torch.int8)
+    )
     assert apply_attack(make_attack("crash"), ctx(VOTE)) is None
     assert make_attack("garbage").wire_fault == "garbage"
 
@@ -54,7 +62,10 @@ def test_unknown_attack_lists_the_known_ones():
     assert "omniscient" in ATTACKS
 
 
-G = np.array([[1, 0, 0, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1]], dtype=np.uint8)
+G = np.array(
+    [[1, 0, 0, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1]],
+    dtype=np.uint8,
+)
 
 
 def test_heaviest_selection_takes_the_rows_with_most_ones():

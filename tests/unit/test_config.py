@@ -9,7 +9,11 @@ from election.errors import ConfigError
 def test_defaults_are_the_embedded_digits_scenario():
     cfg = build_config()
     assert (cfg.dataset, cfg.n, cfg.b, cfg.code, cfg.attack) == (
-        "digits", 5, 1, "deterministic", "reverse"
+        "digits",
+        5,
+        1,
+        "deterministic",
+        "reverse",
     )
 
 
@@ -37,7 +41,9 @@ def test_amazon_preset_carries_the_papers_constants():
 def test_cifar_milestones_depend_on_n_as_in_the_paper():
     assert build_config({"dataset": "cifar10", "n": 5}).lr_milestones == (40, 80)
     assert build_config({"dataset": "cifar10", "n": 15, "batch_size": 120}).lr_milestones == (
-        20, 40, 80
+        20,
+        40,
+        80,
     )
 
 

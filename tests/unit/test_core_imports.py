@@ -27,8 +27,10 @@ def test_core_modules_import_no_transport_libraries_or_generated_code():
         if rel in ALLOWED:
             continue
         for name in imported_modules(path):
-            if name.endswith("_pb2") or name.endswith("_pb2_grpc") or any(
-                name == f or name.startswith(f + ".") for f in FORBIDDEN
+            if (
+                name.endswith("_pb2")
+                or name.endswith("_pb2_grpc")
+                or any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
             ):
                 offenders.append(f"{rel}: {name}")
     assert offenders == []
