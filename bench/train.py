@@ -16,13 +16,10 @@ import argparse
 import json
 import statistics
 import time
+from typing import TYPE_CHECKING
 
-import torch
-
-from election.config import build_config
-from election.data import Dataset
-from election.training.loop import InProcessSystem
-from election.training.setup import prepare
+if TYPE_CHECKING:
+    from election.data import Dataset
 
 CIFAR_SHAPE = (3, 32, 32)
 SYNTHETIC_TRAIN = 1200  # ten batches of 120
@@ -30,6 +27,10 @@ SYNTHETIC_TEST = 10
 
 
 def synthetic_cifar(seed: int) -> Dataset:
+    import torch
+
+    from election.data import Dataset
+
     g = torch.Generator().manual_seed(seed)
     return Dataset(
         name="cifar10",
@@ -58,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch  # heavy imports stay out of `election --help`
+
+    from election.config import build_config
+    from election.training.loop import InProcessSystem
+    from election.training.setup import prepare
+
     dataset = synthetic_cifar(args.seed)
     common = {
         "dataset": "cifar10",
@@ -110,5 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def sync(device: str) -> None:
+    import torch
+
     if device.startswith("cuda"):
         torch.cuda.synchronize()

@@ -1,0 +1,266 @@
+"""``election codes {design,verify,prove,table,analyze}``: build, check and study allocation codes.
+
+Exit status: 0 on success; 1 when ``verify`` finds a counterexample; 2 on bad input (one line on
+stderr, raised as :class:`election.errors.CodeError`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from election.codes import CODE_KINDS, make_code, minimum_redundancy_code, verify
+from election.codes.analysis import (
+    ATTACKS,
+    SELECTIONS,
+    bernoulli_failure_bound,
+    failure_probability,
+)
+from election.codes.bounds import check_odd, lower_bound_ones
+from election.codes.construct import baseline_ones
+from election.codes.matrix import load_matrix
+from election.codes.store import SHIPPED_NS, shipped_entry, write_shipped
+from election.errors import CodeError
+
+
+def emit(payload: dict[str, Any], text: str, args: argparse.Namespace) -> None:
+    if getattr(args, "out", None):
+        try:
+            Path(args.out).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise CodeError(f"cannot write {args.out!r}: {exc}") from None
+    print(json.dumps(payload) if args.json else text)
+
+
+def rows_text(matrix: Any) -> str:
+    return "\n".join("".join(str(int(v)) for v in row) for row in matrix)
+
+
+def cmd_design(args: argparse.Namespace) -> int:
+    if args.all:
+        ns = [n for n in SHIPPED_NS if n <= args.max_n]
+        if not args.write:
+            raise CodeError("--all regenerates the shipped codes; add --write to confirm")
+        for n in ns:
+            print(f"wrote {write_shipped(n, log=lambda s: print(s, file=sys.stderr))}")
+        return 0
+    if args.n is None:
+        raise CodeError("--n is required (or use --all --write)")
+    code = make_code(args.kind, n=args.n, b=args.b, r=args.r, seed=args.seed)
+    payload = code.to_json_dict()
+    payload["b"] = args.b
+    if args.kind == "deterministic":
+        if payload.get("lower_bound_ones") is None:
+            payload["lower_bound_ones"] = lower_bound_ones(args.n, args.b)
+        payload["lower_bound"] = payload["lower_bound_ones"] / args.n
+        payload.setdefault("optimal", int(code.matrix.sum()) == payload["lower_bound_ones"])
+    else:
+        payload.update(lower_bound=None, lower_bound_ones=None, optimal=None)
+    text = (
+        f"{args.kind} code n={code.n} b={args.b} r={code.redundancy:.4f}\n{rows_text(code.matrix)}"
+    )
+    emit(payload, text, args)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    matrix = load_matrix(args.matrix)
+    if args.b < 0 or args.b > matrix.shape[0]:
+        raise CodeError(f"b={args.b} must satisfy 0 <= b <= n={matrix.shape[0]}")
+    result = verify(matrix, args.b)
+    payload = {
+        "n": int(matrix.shape[0]),
+        "redundancy": float(matrix.sum()) / matrix.shape[0],
+        **result.to_json_dict(),
+    }
+    if result.perfect:
+        text = f"perfect: tolerates b={args.b} Byzantine workers (margin {result.margin})"
+    else:
+        ce = result.counterexample
+        assert ce is not None
+        text = (
+            f"NOT perfect for b={args.b}: signs {list(ce.signs)}, byzantine workers "
+            f"{list(ce.byzantine)} send {-ce.honest_majority}; master outputs {ce.output} "
+            f"instead of {ce.honest_majority}"
+        )
+    emit(payload, text, args)
+    return 0 if result.perfect else 1
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    result = minimum_redundancy_code(args.n, args.b, time_limit=args.time_limit)
+    payload = {"n": args.n, "b": args.b, **result.to_json_dict()}
+    state = "optimal (proven)" if result.optimal else f"best found, gap {result.gap}"
+    text = (
+        f"n={args.n} b={args.b}: ones={result.ones} (r={result.redundancy}), lower bound "
+        f"{result.lower_bound}, {state}, {result.seconds:.1f}s [{result.status}]"
+    )
+    if result.code is not None:
+        text += "\n" + rows_text(result.code.matrix)
+    emit(payload, text, args)
+    return 0
+
+
+def table_rows(max_n: int) -> list[dict[str, Any]]:
+    rows = []
+    for n in range(3, max_n + 1, 2):
+        for b in range((n + 1) // 2):
+            entry = shipped_entry(n, b)
+            bound = lower_bound_ones(n, b) if entry is None else entry["lower_bound_ones"]
+            rows.append(
+                {
+                    "n": n,
+                    "b": b,
+                    "redundancy": None if entry is None else entry["redundancy"],
+                    "lower_bound": bound / n,
+                    "baseline": baseline_ones(n, b) / n,
+                    "method": None if entry is None else entry["method"],
+                }
+            )
+    return rows
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    if args.max_n < 3:
+        raise CodeError(f"--max-n={args.max_n} must be >= 3")
+    rows = table_rows(args.max_n)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    fmt = (
+        "| {n} | {b} | {r} | {lb:.3f} | {base:.3f} | {method} |"
+        if args.markdown
+        else "{n:>3} {b:>3} {r:>8} {lb:>8.3f} {base:>8.3f}  {method}"
+    )
+    head = (
+        ["| n | b | r (shipped) | lower bound | baseline | method |", "|---|---|---|---|---|---|"]
+        if args.markdown
+        else [f"{'n':>3} {'b':>3} {'r':>8} {'lower':>8} {'baseline':>8}  method"]
+    )
+    print("\n".join(head))
+    for row in rows:
+        r = "-" if row["redundancy"] is None else f"{row['redundancy']:.3f}"
+        print(
+            fmt.format(
+                n=row["n"],
+                b=row["b"],
+                r=r,
+                lb=row["lower_bound"],
+                base=row["baseline"],
+                method=row["method"] or "-",
+            )
+        )
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    workers = [int(w) for w in args.workers.split(",")] if args.workers else None
+    redraw = args.kind == "bernoulli" and args.redraw
+    matrix = (
+        None
+        if redraw
+        else make_code(args.kind, n=args.n, b=args.b, r=args.r, seed=args.seed).matrix
+    )
+    if args.kind == "deterministic":
+        check_odd(args.n, args.b)
+    estimate = failure_probability(
+        n=args.n,
+        b=args.b,
+        q=args.q,
+        attack=args.attack,
+        select=args.select,
+        trials=args.trials,
+        seed=args.seed,
+        matrix=matrix,
+        r=args.r,
+        workers=workers,
+    )
+    payload: dict[str, Any] = {
+        "kind": args.kind,
+        "n": args.n,
+        "b": args.b,
+        "r": args.r,
+        "q": args.q,
+        "attack": args.attack,
+        "select": args.select,
+        "redraw": redraw,
+        **estimate.to_json_dict(),
+    }
+    if redraw:
+        payload["upper_bound"] = bernoulli_failure_bound(n=args.n, b=args.b, r=args.r, q=args.q)
+    text = (
+        f"P(master != majority) = {estimate.p_fail:.5f} ± {estimate.stderr:.5f} "
+        f"({estimate.failures}/{estimate.trials})"
+    )
+    if redraw:
+        text += f"; Hoeffding upper bound {payload['upper_bound']:.5f}"
+    emit(payload, text, args)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("codes", help="design, verify and analyze allocation codes")
+    sub = parser.add_subparsers(dest="codes_command", metavar="ACTION")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+    def common(p: argparse.ArgumentParser, out: bool = True) -> None:
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        if out:
+            p.add_argument("--out", help="also write the JSON result to this file")
+
+    design = sub.add_parser("design", help="build a code (deterministic codes are precomputed)")
+    design.add_argument(
+        "--kind", choices=[k for k in CODE_KINDS if k != "file"], default="deterministic"
+    )
+    design.add_argument("--n", type=int)
+    design.add_argument("--b", type=int, default=0)
+    design.add_argument("--r", type=float, default=1.0, help="Bernoulli redundancy")
+    design.add_argument("--seed", type=int, default=0)
+    design.add_argument("--all", action="store_true", help="regenerate every shipped code")
+    design.add_argument("--write", action="store_true", help="with --all: write data/*.json")
+    design.add_argument("--max-n", type=int, default=31)
+    common(design)
+    design.set_defaults(func=cmd_design)
+
+    check = sub.add_parser("verify", help="exhaustively check perfect b-tolerance of a matrix")
+    check.add_argument("--matrix", required=True, help="JSON or 0/1 text file")
+    check.add_argument("--b", type=int, required=True)
+    common(check)
+    check.set_defaults(func=cmd_verify)
+
+    prove = sub.add_parser("prove", help="run the exact minimum-redundancy ILP")
+    prove.add_argument("--n", type=int, required=True)
+    prove.add_argument("--b", type=int, required=True)
+    prove.add_argument("--time-limit", type=float, default=None, help="seconds (default: none)")
+    common(prove)
+    prove.set_defaults(func=cmd_prove)
+
+    table = sub.add_parser("table", help="redundancy of shipped codes vs lower bounds")
+    table.add_argument("--max-n", type=int, default=31)
+    table.add_argument("--markdown", action="store_true")
+    table.add_argument("--json", action="store_true")
+    table.set_defaults(func=cmd_table)
+
+    analyze = sub.add_parser("analyze", help="Monte Carlo P(master output != majority)")
+    analyze.add_argument(
+        "--kind", choices=[k for k in CODE_KINDS if k != "file"], default="bernoulli"
+    )
+    analyze.add_argument("--n", type=int, required=True)
+    analyze.add_argument("--b", type=int, default=1)
+    analyze.add_argument("--r", type=float, default=1.0)
+    analyze.add_argument("--q", type=float, default=0.8, help="P(partition sign is correct)")
+    analyze.add_argument("--attack", choices=ATTACKS, default="reverse")
+    analyze.add_argument("--select", choices=SELECTIONS, default="random")
+    analyze.add_argument("--workers", help="comma-separated ids for --select explicit")
+    analyze.add_argument("--trials", type=int, default=10_000)
+    analyze.add_argument("--seed", type=int, default=0)
+    analyze.add_argument(
+        "--redraw",
+        action="store_true",
+        help="bernoulli: draw a fresh code per trial and report the upper bound",
+    )
+    common(analyze)
+    analyze.set_defaults(func=cmd_analyze)
