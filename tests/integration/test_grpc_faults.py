@@ -11,10 +11,13 @@ from tests.integration.grpc_helpers import reference_sha, small_config, wait_for
 RUN_TIMEOUT_S = 240.0
 
 
-def test_killed_worker_costs_abstentions_until_it_rejoins_resyncs_and_finishes(tmp_path: Path) -> None:
+def test_killed_worker_costs_abstentions_until_it_rejoins_resyncs_and_finishes(
+    tmp_path: Path,
+) -> None:
     cfg = small_config(tmp_path, attack="none", steps=60)
     cluster = LocalCluster(
-        cfg, tmp_path / "cluster",
+        cfg,
+        tmp_path / "cluster",
         master_args=["--quiet", "--round-timeout", "1.0", "--pace", "0.1"],
     )
     try:
@@ -41,9 +44,17 @@ def test_master_restarts_from_its_checkpoint_and_trains_the_same_model(tmp_path:
     cfg = small_config(tmp_path, attack="reverse", steps=24)
     ckpt = tmp_path / "ckpt"
     cluster = LocalCluster(
-        cfg, tmp_path / "cluster",
-        master_args=["--quiet", "--round-timeout", "30", "--pace", "0.1",
-                     "--checkpoint-dir", str(ckpt)],
+        cfg,
+        tmp_path / "cluster",
+        master_args=[
+            "--quiet",
+            "--round-timeout",
+            "30",
+            "--pace",
+            "0.1",
+            "--checkpoint-dir",
+            str(ckpt),
+        ],
     )
     try:
         cluster.start_all()

@@ -29,7 +29,9 @@ REASON = {  # (fault, status code) -> the master's rejection reason
 }
 
 
-def test_malformed_traffic_is_refused_counted_and_leaves_the_model_unchanged(tmp_path: Path) -> None:
+def test_malformed_traffic_is_refused_counted_and_leaves_the_model_unchanged(
+    tmp_path: Path,
+) -> None:
     cfg = small_config(tmp_path, attack="reverse", steps=STEPS)
     cluster = LocalCluster(cfg, tmp_path / "cluster", master_args=["--quiet"])
     (byzantine,) = cluster.byzantine

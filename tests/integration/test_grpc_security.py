@@ -24,10 +24,23 @@ def test_mutual_tls_cluster_trains_the_same_model_and_refuses_plaintext(tmp_path
     cfg = small_config(tmp_path, attack="reverse", steps=4)
     metrics_file = tmp_path / "metrics.port"
     cluster = LocalCluster(
-        cfg, tmp_path / "cluster",
-        master_args=["--quiet", "--tls-cert", server.cert, "--tls-key", server.key,
-                     "--tls-ca", server.ca, "--metrics-port", "0",
-                     "--metrics-port-file", str(metrics_file), "--startup-timeout", "120"],
+        cfg,
+        tmp_path / "cluster",
+        master_args=[
+            "--quiet",
+            "--tls-cert",
+            server.cert,
+            "--tls-key",
+            server.key,
+            "--tls-ca",
+            server.ca,
+            "--metrics-port",
+            "0",
+            "--metrics-port-file",
+            str(metrics_file),
+            "--startup-timeout",
+            "120",
+        ],
         client_args=["--tls-cert", client.cert, "--tls-key", client.key, "--tls-ca", client.ca],
     )
     try:

@@ -1,0 +1,201 @@
+"""``python -m master`` / ``election master``: flags and ELECTION_* variables -> a served run.
+
+Training settings are the ``election train`` flags (each also ``ELECTION_<FIELD>``); the
+service settings below are listed in docs/grpc.md. With a checkpoint folder, a restarted
+master resumes from the latest checkpoint (same run id, same tokens, same run folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from election.commands.train import add_training_flags, config_from_args, print_summary
+from election.errors import ConfigError
+from wire.flags import TLS_SETTINGS, Setting, add_settings, resolve
+
+MASTER_SETTINGS = (
+    Setting("--bind", "ELECTION_BIND", "0.0.0.0", str, "address to listen on"),
+    Setting("--port", "ELECTION_PORT", 50051, int, "gRPC port (0 = any free port)"),
+    Setting("--port-file", "ELECTION_PORT_FILE", "", str, "write the bound port here"),
+    Setting(
+        "--round-timeout",
+        "ELECTION_ROUND_TIMEOUT",
+        60.0,
+        float,
+        "seconds after a round opens; a vote missing then counts as an abstention",
+    ),
+    Setting(
+        "--startup-timeout",
+        "ELECTION_STARTUP_TIMEOUT",
+        300.0,
+        float,
+        "the first round waits this long for every slot to join",
+    ),
+    Setting(
+        "--checkpoint-dir",
+        "ELECTION_CHECKPOINT_DIR",
+        "",
+        str,
+        "checkpoint folder; resume from it on restart ('' = no checkpoints)",
+    ),
+    Setting(
+        "--checkpoint-every",
+        "ELECTION_CHECKPOINT_EVERY",
+        1,
+        int,
+        "write a checkpoint every K rounds",
+    ),
+    Setting(
+        "--metrics-port",
+        "ELECTION_METRICS_PORT",
+        -1,
+        int,
+        "Prometheus /metrics port (-1 = off, 0 = any free port)",
+    ),
+    Setting(
+        "--metrics-port-file",
+        "ELECTION_METRICS_PORT_FILE",
+        "",
+        str,
+        "write the bound metrics port here",
+    ),
+    Setting(
+        "--linger",
+        "ELECTION_LINGER",
+        30.0,
+        float,
+        "after the last round, wait this long for every worker to fetch it",
+    ),
+    Setting("--pace", "ELECTION_PACE", 0.0, float, "minimum seconds per round (demos, tests)"),
+    Setting("--run-id", "ELECTION_RUN_ID", "", str, "run id ('' = random; kept on resume)"),
+    *TLS_SETTINGS,
+)
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    add_training_flags(parser)
+    add_settings(parser.add_argument_group("master service"), MASTER_SETTINGS)
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (logs stay on)")
+
+
+def _write_port(path: str, port: int) -> None:
+    if path:
+        tmp = Path(path + ".tmp")
+        tmp.write_text(f"{port}\n")
+        tmp.replace(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from election.training.recorder import RunRecorder
+    from election.training.setup import prepare
+    from master import checkpoint
+    from master.loop import resume_recorder, run_rounds
+    from master.metrics import Metrics, serve_metrics
+    from master.rounds import RoundsClosed
+    from master.service import MasterOptions, MasterService
+    from master.servicer import set_not_serving, start_server
+    from wire.jsonlog import JsonLog
+    from wire.messages import RoundUpdate, payload_from_core
+    from wire.security import TlsFiles, new_secret
+
+    values = resolve(args, MASTER_SETTINGS, os.environ)
+    cfg = config_from_args(args).replace(transport="grpc")
+    options = MasterOptions(
+        round_timeout_s=values["round_timeout"],
+        startup_timeout_s=values["startup_timeout"],
+        checkpoint_dir=values["checkpoint_dir"],
+        checkpoint_every=max(1, values["checkpoint_every"]),
+        linger_s=values["linger"],
+        pace_s=values["pace"],
+    )
+    tls = TlsFiles(values["tls_cert"], values["tls_key"], values["tls_ca"])
+    log = JsonLog("master")
+    ckpt = checkpoint.load(options.checkpoint_dir) if options.checkpoint_dir else None
+    config_json = json.dumps(cfg.to_json_dict(), sort_keys=True)
+    if ckpt is not None and ckpt.config_json != config_json:
+        raise ConfigError(
+            f"the checkpoint in {options.checkpoint_dir!r} is of another configuration; "
+            "use the same flags or another --checkpoint-dir"
+        )
+    setup = prepare(cfg)
+    metrics = Metrics()
+    last_update = None
+    if ckpt is not None and ckpt.last_update is not None:
+        r, digest, data, votes, abstentions = ckpt.last_update
+        last_update = RoundUpdate(
+            r, digest, payload_from_core(cfg.scheme, data, update=True), votes, abstentions
+        )
+    service = MasterService(
+        setup,
+        run_id=ckpt.run_id if ckpt else (values["run_id"] or uuid.uuid4().hex[:12]),
+        secret=ckpt.secret if ckpt else new_secret(),
+        options=options,
+        metrics=metrics,
+        log=log,
+        first_round=ckpt.next_round if ckpt else 0,
+        last_update=last_update,
+    )
+    history: list[tuple[int, dict[str, float]]] = []
+    if ckpt is not None:
+        service.node.replica.load_state_bytes(ckpt.replica_state)
+        history = list(ckpt.evals)
+        for name in ("rounds", "abstentions", "votes_accepted", "bytes_received"):
+            metrics.inc(name, ckpt.counters.get(name, 0.0))
+    recorder = RunRecorder(setup, run_dir=Path(ckpt.run_dir) if ckpt else None)
+    resume_recorder(recorder, history)
+    server, port, health_servicer = start_server(
+        service, bind=values["bind"], port=values["port"], tls=tls
+    )
+    _write_port(values["port_file"], port)
+    http = None
+    if values["metrics_port"] >= 0:
+        http = serve_metrics(metrics, host=values["bind"], port=values["metrics_port"])
+        _write_port(values["metrics_port_file"], http.server_address[1])
+    log.event(
+        "serving",
+        port=port,
+        run_id=service.run_id,
+        round=service.rounds.open_round,
+        resumed=ckpt is not None,
+        tls=tls.enabled,
+        mtls=bool(tls.ca),
+        metrics_port=http.server_address[1] if http else None,
+        run_dir=str(recorder.run_dir),
+    )
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+        set_not_serving(health_servicer)
+        server.stop(grace=2)  # refuse new RPCs now; in-flight ones get 2 s
+        service.rounds.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        summary = run_rounds(service, recorder, history=history, progress=not args.quiet)
+    except RoundsClosed:
+        log.event("stopped", round=service.rounds.open_round, checkpoint=options.checkpoint_dir)
+        return 0 if stopping.is_set() else 1
+    finally:
+        set_not_serving(health_servicer)
+        server.stop(grace=2).wait()
+        if http is not None:
+            http.shutdown()
+    print_summary(summary, as_json=args.json)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from election.cli import main as election_main
+
+    return election_main(["master", *(sys.argv[1:] if argv is None else argv)])

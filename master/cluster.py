@@ -1,0 +1,209 @@
+"""A local cluster of real OS processes on loopback: one master, n workers/adversaries.
+
+``train_grpc_cluster(cfg)`` is what ``election train --transport grpc`` runs: it starts
+``python -m master`` on a free port of 127.0.0.1, then one ``python -m worker`` per honest
+slot and one ``python -m adversary`` per Byzantine slot (the launcher knows which slots attack
+from the config; the master does not), waits, and returns the master's summary (the same
+shape as ``train_inprocess``'s). :class:`LocalCluster` is the process-level toolkit the fault
+tests use (kill and restart any process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from election.attacks import select_byzantine
+from election.config import TrainConfig
+from election.errors import ElectionError
+from election.training.setup import build_code
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_S = 120.0  # the master must bind its port within this
+
+
+class ClusterError(ElectionError):
+    """A process of the local cluster failed; the message carries the tail of its log."""
+
+
+def byzantine_slots(cfg: TrainConfig) -> tuple[int, ...]:
+    """The slots the configuration makes Byzantine (what prepare() computes, without data)."""
+    if cfg.attack == "none":
+        return ()
+    matrix = np.asarray(build_code(cfg).matrix)
+    return select_byzantine(cfg.byzantine_select, matrix=matrix, b=cfg.b, seed=cfg.seed)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class LocalCluster:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        workdir: Path,
+        *,
+        master_args: Sequence[str] = (),
+        client_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.cfg = cfg.replace(transport="grpc")
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.workdir / "config.json"
+        self.config_path.write_text(json.dumps(self.cfg.to_json_dict(), sort_keys=True))
+        self.master_args = list(master_args)
+        self.client_args = list(client_args)
+        self.env = dict(os.environ if env is None else env)
+        path = self.env.get("PYTHONPATH", "")
+        self.env["PYTHONPATH"] = f"{REPO_ROOT}{os.pathsep}{path}" if path else str(REPO_ROOT)
+        self.port = 0
+        self.master: subprocess.Popen[bytes] | None = None
+        self.slots: dict[int, subprocess.Popen[bytes]] = {}
+        self.byzantine = byzantine_slots(self.cfg)
+        self._starts = 0
+
+    def _spawn(
+        self, module: str, args: Sequence[str], log_name: str, stdout: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        self._starts += 1
+        err = (self.workdir / f"{log_name}.log").open("ab")
+        out = stdout.open("wb") if stdout else subprocess.DEVNULL
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *args], stdout=out, stderr=err, env=self.env
+        )
+
+    def start_master(self, extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+        port_file = self.workdir / "master.port"
+        port_file.unlink(missing_ok=True)
+        args = [
+            "--config",
+            str(self.config_path),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--port-file",
+            str(port_file),
+            "--json",
+            *self.master_args,
+            *extra,
+        ]
+        self.master = self._spawn("master", args, "master", stdout=self.workdir / "master.out")
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not port_file.exists():
+            if self.master.poll() is not None:
+                raise ClusterError(
+                    f"master exited with {self.master.returncode}:\n"
+                    f"{_tail(self.workdir / 'master.log')}"
+                )
+            if time.monotonic() > deadline:
+                raise ClusterError(f"master did not bind a port in {START_TIMEOUT_S:g}s")
+            time.sleep(0.05)
+        self.port = int(port_file.read_text())
+        return self.master
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start_slot(
+        self, slot: int, *, adversary: bool | None = None, extra: Sequence[str] = ()
+    ) -> subprocess.Popen[bytes]:
+        attack = slot in self.byzantine if adversary is None else adversary
+        module = "adversary" if attack else "worker"
+        args = ["--master", self.target, "--slot", str(slot), "--json", *self.client_args, *extra]
+        proc = self._spawn(module, args, f"slot{slot}", stdout=self.workdir / f"slot{slot}.out")
+        self.slots[slot] = proc
+        return proc
+
+    def start_all(self) -> None:
+        self.start_master()
+        for slot in range(self.cfg.n):
+            self.start_slot(slot)
+
+    def wait(self, timeout_s: float) -> dict[str, Any]:
+        """Wait for the master to finish; fail fast if it or any slot process fails."""
+        assert self.master is not None
+        deadline = time.monotonic() + timeout_s
+        while self.master.poll() is None:
+            for slot, proc in self.slots.items():
+                if proc.poll() not in (None, 0):
+                    raise ClusterError(
+                        f"slot {slot} exited with {proc.returncode}:\n"
+                        f"{_tail(self.workdir / f'slot{slot}.log')}"
+                    )
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"the run did not finish in {timeout_s:g}s:\n"
+                    f"{_tail(self.workdir / 'master.log')}"
+                )
+            time.sleep(0.05)
+        if self.master.returncode != 0:
+            raise ClusterError(
+                f"master exited with {self.master.returncode}:\n"
+                f"{_tail(self.workdir / 'master.log')}"
+            )
+        for slot, proc in self.slots.items():
+            try:
+                proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise ClusterError(f"slot {slot} did not exit after the run finished") from None
+        return self.master_summary()
+
+    def master_summary(self) -> dict[str, Any]:
+        lines = (self.workdir / "master.out").read_text().strip().splitlines()
+        return dict(json.loads(lines[-1]))
+
+    def slot_summary(self, slot: int) -> dict[str, Any]:
+        lines = (self.workdir / f"slot{slot}.out").read_text().strip().splitlines()
+        return dict(json.loads(lines[-1]))
+
+    def stop(self) -> None:
+        """Kill whatever still runs (each process by its own handle)."""
+        for proc in [self.master, *self.slots.values()]:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def train_grpc_cluster(
+    cfg: TrainConfig,
+    *,
+    progress: bool = True,
+    timeout_s: float = 24 * 3600.0,
+    master_args: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Run ``cfg`` on a local gRPC cluster; returns the master's summary.
+
+    The processes' logs are copied into ``<run_dir>/cluster/``.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="election-grpc-"))
+    cluster = LocalCluster(cfg, workdir, master_args=["--quiet", *master_args])
+    try:
+        if progress:
+            print(f"grpc cluster: master + {cfg.n} slots, logs in {workdir}", file=sys.stderr)
+        cluster.start_all()
+        summary = cluster.wait(timeout_s)
+    finally:
+        cluster.stop()
+    logs = Path(summary["run_dir"]) / "cluster"
+    logs.mkdir(exist_ok=True)
+    for path in workdir.glob("*.log"):
+        shutil.copy(path, logs / path.name)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return summary

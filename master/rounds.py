@@ -1,0 +1,220 @@
+"""Round state of the master: validate and store votes, close a round on quorum or deadline,
+publish its update for the long-polling workers (DESIGN.md Sec. 3 step 4, Sec. 4).
+
+A pure, thread-safe class (no grpc): RPC threads call :meth:`RoundState.submit` and
+:meth:`RoundState.wait_update`; the training loop calls :meth:`collect` then :meth:`publish`.
+
+Rules, checked in this order (the first broken one is raised, see :mod:`wire.errors`):
+    run id == this run                      else WrongRun
+    run not finished                        else RunFinished
+    token is the slot's token               else BadSlot / Unauthenticated / WrongSlotToken
+    round == the open round, not closing    else StaleRound (older / closing) or FutureRound
+    slot has not voted in this round        else DuplicateVote
+    payload fits the model (check_payload)  else WrongLength / MalformedMessage
+Only a vote that passes every rule is stored, so a rejected message never changes state.
+
+Deadline: round r opens when update r-1 is published; it closes when all n slots voted
+(quorum) or ``round_timeout_s`` after it opened; a slot without a vote abstains (0). The first
+round this process collects waits (up to ``startup_timeout_s``) until every slot has joined,
+so slow-starting workers are not counted as abstentions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from wire.errors import (
+    DuplicateVote,
+    FutureRound,
+    RunFinished,
+    StaleRound,
+    WrongRun,
+)
+from wire.messages import Credentials, Payload, RoundUpdate, Vote
+
+KEEP_UPDATES = 2  # published updates kept for late GetUpdate calls; older ones need a resync
+
+
+class RoundsClosed(RuntimeError):
+    """The round state was shut down (master stopping)."""
+
+
+class RoundState:
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        n_slots: int,
+        total_rounds: int,
+        check_token: Callable[[int, str], None],
+        check_payload: Callable[[Payload], None],
+        first_round: int = 0,
+        round_timeout_s: float = 60.0,
+        startup_timeout_s: float = 300.0,
+        last_update: RoundUpdate | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.n_slots = n_slots
+        self.total_rounds = total_rounds
+        self.round_timeout_s = round_timeout_s
+        self._check_token = check_token
+        self._check_payload = check_payload
+        self._cond = threading.Condition()
+        self._first_round = first_round
+        self._open = first_round  # the round accepting votes
+        self._opened_at = time.monotonic()
+        self._gate_deadline = self._opened_at + startup_timeout_s
+        self._closing = False  # collect() returned; votes for the open round are now stale
+        self._votes: dict[int, Payload] = {}  # slot -> payload of the open round
+        self._updates: dict[int, RoundUpdate] = {}  # round -> published update
+        if last_update is not None:
+            self._updates[last_update.round] = last_update
+        self._joined: set[int] = set()
+        self._fetched_final: set[int] = set()
+        self._closed = False
+
+    # --- read-only views ---
+    @property
+    def open_round(self) -> int:
+        with self._cond:
+            return self._open
+
+    @property
+    def finished(self) -> bool:
+        with self._cond:
+            return self._open >= self.total_rounds
+
+    def joined(self) -> int:
+        with self._cond:
+            return len(self._joined)
+
+    # --- called by RPC threads ---
+    def mark_joined(self, slot: int) -> None:
+        with self._cond:
+            self._joined.add(slot)
+            self._cond.notify_all()
+
+    def check_reader(self, cred: Credentials) -> None:
+        """Run id and token of an update or snapshot request."""
+        if cred.run_id != self.run_id:
+            raise WrongRun(f"run id {cred.run_id!r} is not this run's {self.run_id!r}")
+        self._check_token(cred.slot, cred.token)
+
+    def submit(self, vote: Vote) -> int:
+        """Validate and store a vote; returns the number of votes now held for its round."""
+        self.check_reader(vote.credentials)
+        slot, r = vote.credentials.slot, vote.round
+        with self._cond:
+            if self._open >= self.total_rounds:
+                raise RunFinished(f"the run finished after {self.total_rounds} rounds")
+            if r < self._open or (r == self._open and self._closing):
+                raise StaleRound(f"round {r} is closed; the open round is {self._next_open()}")
+            if r > self._open:
+                raise FutureRound(f"round {r} is not open yet; the open round is {self._open}")
+            if slot in self._votes:
+                raise DuplicateVote(f"slot {slot} already voted in round {r}")
+        self._check_payload(vote.payload)  # outside the lock: may scan megabytes
+        with self._cond:
+            if r != self._open or self._closing:
+                raise StaleRound(f"round {r} closed while its vote was checked")
+            if slot in self._votes:
+                raise DuplicateVote(f"slot {slot} already voted in round {r}")
+            self._votes[slot] = vote.payload
+            self._cond.notify_all()
+            return len(self._votes)
+
+    def wait_update(self, round_id: int, timeout_s: float) -> RoundUpdate | None:
+        """The update of ``round_id``, waiting up to ``timeout_s`` if it is the open round.
+
+        Raises StaleRound when it is no longer kept (resync), FutureRound when the round is not
+        open yet, RoundsClosed when shutting down; None when the wait timed out.
+        """
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                if round_id in self._updates:
+                    return self._updates[round_id]
+                if self._updates and round_id < min(self._updates):
+                    raise StaleRound(f"update {round_id} is gone; resync from a snapshot")
+                if round_id > self._open:
+                    raise FutureRound(
+                        f"round {round_id} is not open; the open round is {self._open}"
+                    )
+                if round_id < self._open:
+                    raise StaleRound(f"update {round_id} is not kept; resync from a snapshot")
+                if self._closed:
+                    raise RoundsClosed("master is shutting down")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+
+    def mark_fetched_final(self, slot: int) -> None:
+        """A slot received the last round's update (the master may stop once all did)."""
+        with self._cond:
+            self._fetched_final.add(slot)
+            self._cond.notify_all()
+
+    # --- called by the training loop ---
+    def collect(self, round_id: int) -> list[Payload | None]:
+        """Block until quorum or deadline; returns one payload per slot (None = abstention)."""
+        with self._cond:
+            if round_id != self._open:
+                raise ValueError(f"collect({round_id}) but the open round is {self._open}")
+            start = self._opened_at
+            if round_id == self._first_round:
+                while len(self._joined) < self.n_slots and len(self._votes) < self.n_slots:
+                    self._raise_if_closed()
+                    remaining = self._gate_deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                start = max(start, time.monotonic())
+            deadline = start + self.round_timeout_s
+            while len(self._votes) < self.n_slots:
+                self._raise_if_closed()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            self._closing = True
+            return [self._votes.get(slot) for slot in range(self.n_slots)]
+
+    def publish(self, update: RoundUpdate) -> None:
+        """Publish the open round's update and open the next round."""
+        with self._cond:
+            if update.round != self._open:
+                raise ValueError(f"publish({update.round}) but the open round is {self._open}")
+            self._updates[update.round] = update
+            for old in [r for r in self._updates if r <= update.round - KEEP_UPDATES]:
+                del self._updates[old]
+            self._open = update.round + 1
+            self._opened_at = time.monotonic()
+            self._votes = {}
+            self._closing = False
+            self._cond.notify_all()
+
+    def wait_final_fetched(self, slots: int, timeout_s: float) -> bool:
+        """After the last round: wait until ``slots`` slots fetched the final update."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while len(self._fetched_final) < slots:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closed:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _raise_if_closed(self) -> None:
+        if self._closed:
+            raise RoundsClosed("master is shutting down")
+
+    def _next_open(self) -> int:
+        return self._open + 1 if self._closing else self._open

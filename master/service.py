@@ -1,0 +1,170 @@
+"""The master's plain functions, one per RPC, over injected state (no grpc here).
+
+:class:`MasterService` owns the round state, the slot table, the tokens and the master's
+replica (behind ``model_lock``). The servicer translates protos to the arguments of these
+methods and their results back; the training loop (:mod:`master.loop`) drives the rounds.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+
+from election.training.messages import decode_vote
+from election.training.nodes import MasterNode
+from election.training.setup import Setup
+from election.votes import PackedVote
+from master.metrics import Metrics
+from master.rounds import RoundState
+from master.slots import SlotTable
+from wire.errors import MalformedMessage, WrongLength
+from wire.jsonlog import JsonLog
+from wire.messages import (
+    VOTE_ENCODING,
+    Assignment,
+    Credentials,
+    JoinClaim,
+    Payload,
+    RawPayload,
+    RoundUpdate,
+    RunStatus,
+    Snapshot,
+    UpdateQuery,
+    Vote,
+    max_vote_nbytes,
+    payload_nbytes,
+)
+from wire.security import SlotTokens
+
+
+@dataclass(frozen=True)
+class MasterOptions:
+    """How the master runs rounds (every field has a flag and an ELECTION_* variable)."""
+
+    round_timeout_s: float = 60.0  # a vote missing this long after the round opened abstains
+    startup_timeout_s: float = 300.0  # the first round waits this long for every slot to join
+    checkpoint_dir: str = ""  # "" = no checkpoints (no resume)
+    checkpoint_every: int = 1  # write a checkpoint every K rounds (and at the end)
+    linger_s: float = 30.0  # after the last round, wait this long for workers to fetch it
+    pace_s: float = (
+        0.0  # minimum seconds per round (demos and fault tests); 0 = as fast as possible
+    )
+
+
+class MasterService:
+    def __init__(
+        self,
+        setup: Setup,
+        *,
+        run_id: str,
+        secret: bytes,
+        options: MasterOptions,
+        metrics: Metrics,
+        log: JsonLog,
+        first_round: int = 0,
+        last_update: RoundUpdate | None = None,
+    ) -> None:
+        cfg = setup.cfg
+        self.setup = setup
+        self.run_id = run_id
+        self.secret = secret
+        self.options = options
+        self.metrics = metrics
+        self.log = log
+        self.node = MasterNode(setup)
+        self.dim = self.node.replica.dim
+        self.model_lock = threading.Lock()
+        self.model_round = first_round  # the round the replica's state is the start of
+        self.config_json = json.dumps(cfg.to_json_dict(), sort_keys=True)
+        self.tokens = SlotTokens(secret, run_id, cfg.n)
+        self.slots = SlotTable(cfg.n, seed=cfg.seed)
+        self.max_vote_nbytes = max_vote_nbytes(cfg.scheme, self.dim)
+        self.rounds = RoundState(
+            run_id=run_id,
+            n_slots=cfg.n,
+            total_rounds=setup.total_steps,
+            check_token=self.tokens.check,
+            check_payload=self.check_payload,
+            first_round=first_round,
+            round_timeout_s=options.round_timeout_s,
+            startup_timeout_s=options.startup_timeout_s,
+            last_update=last_update,
+        )
+
+    # --- one method per RPC ---
+    def join(self, claim: JoinClaim) -> Assignment:
+        slot = self.slots.claim(claim.slot)
+        self.rounds.mark_joined(slot)
+        self.metrics.inc("joins")
+        self.log.event("joined", slot=slot, requested=claim.slot, worker=claim.worker_name)
+        return Assignment(
+            run_id=self.run_id,
+            slot=slot,
+            partitions=self.setup.partitions_of(slot),
+            config_json=self.config_json,
+            token=self.tokens.issue(slot),
+            round=self.rounds.open_round,
+            total_rounds=self.setup.total_steps,
+            dim=self.dim,
+        )
+
+    def submit(self, vote: Vote) -> int:
+        held = self.rounds.submit(vote)
+        self.metrics.inc("votes_accepted")
+        self.metrics.inc("bytes_received", payload_nbytes(vote.payload))
+        return held
+
+    def update(self, query: UpdateQuery, wait_s: float) -> RoundUpdate | None:
+        self.rounds.check_reader(query.credentials)
+        update = self.rounds.wait_update(query.round, wait_s)
+        if update is not None and update.round == self.setup.total_steps - 1:
+            self.rounds.mark_fetched_final(query.credentials.slot)
+        return update
+
+    def snapshot(self, cred: Credentials) -> Snapshot:
+        self.rounds.check_reader(cred)
+        with self.model_lock:
+            snap = Snapshot(
+                round=self.model_round,
+                digest=self.node.replica.digest(),
+                state=self.node.replica.state_bytes(),
+            )
+        self.metrics.inc("snapshots")
+        self.log.event("snapshot_served", slot=cred.slot, round=snap.round)
+        return snap
+
+    def status(self) -> RunStatus:
+        with self.model_lock:
+            digest = self.node.replica.digest()
+            model_round = self.model_round
+        return RunStatus(
+            run_id=self.run_id,
+            round=model_round,
+            total_rounds=self.setup.total_steps,
+            finished=self.rounds.finished,
+            n_slots=self.setup.cfg.n,
+            joined_slots=self.rounds.joined(),
+            config_json=self.config_json,
+            dim=self.dim,
+            digest=digest,
+        )
+
+    # --- validation injected into the round state ---
+    def check_payload(self, payload: Payload) -> None:
+        """The payload's kind matches the scheme and its length is the model's d."""
+        scheme = self.setup.cfg.scheme
+        expected = VOTE_ENCODING.get(scheme)
+        if expected is None:
+            if not isinstance(payload, PackedVote):
+                raise MalformedMessage(f"scheme {scheme} needs PACKED_TERNARY votes")
+        elif not isinstance(payload, RawPayload) or payload.encoding != expected:
+            raise MalformedMessage(f"scheme {scheme} needs {expected} votes")
+        if payload.length != self.dim:
+            raise WrongLength(f"vote has {payload.length} coordinates, the model has {self.dim}")
+
+    def decode(self, payload: Payload | None) -> object:
+        """A stored payload -> what MasterNode.round takes (PackedVote, tensor or None)."""
+        if payload is None or isinstance(payload, PackedVote):
+            return payload
+        return decode_vote(self.setup.cfg.scheme, payload.data, self.dim)

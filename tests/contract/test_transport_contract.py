@@ -1,0 +1,49 @@
+"""One contract for every transport: the same configuration gives the same model
+(``model_sha256``) as the single-process loop ``train_inprocess`` (DESIGN.md Sec. 3, 7).
+
+Cases cover the three code families with attacks; every process uses one torch thread so the
+arithmetic is bitwise deterministic. Transports come from ``runners.RUNNERS``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from election.config import TrainConfig, build_config
+from election.training.loop import train_inprocess
+from election.training.setup import prepare
+from tests.contract.runners import RUNNERS
+
+BASE = {"dataset": "digits", "num_train": 300, "steps": 6, "threads": 1, "eval_every": 3}
+CASES: dict[str, dict[str, Any]] = {
+    "uncoded-random": {"code": "uncoded", "attack": "random"},
+    "bernoulli-reverse": {"code": "bernoulli", "r": 2.0, "attack": "reverse"},
+    "deterministic-omniscient": {"code": "deterministic", "attack": "omniscient"},
+}
+
+
+def config(case: str, runs_dir: Path) -> TrainConfig:
+    return build_config(BASE | CASES[case] | {"runs_dir": str(runs_dir)})
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    runs = tmp_path_factory.mktemp("reference")
+    return {case: train_inprocess(prepare(config(case, runs)), progress=False) for case in CASES}
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("transport", RUNNERS)
+def test_transport_trains_the_same_model_as_the_single_process_loop(
+    transport: str, case: str, reference: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    summary = RUNNERS[transport](config(case, tmp_path), tmp_path)
+    expected = reference[case]
+    assert summary["model_sha256"] == expected["model_sha256"]
+    assert summary["steps"] == expected["steps"]
+    assert summary["final"] == expected["final"]
+    assert summary["byzantine"] == expected["byzantine"]
+    assert (Path(summary["run_dir"]) / "summary.json").is_file()

@@ -1,0 +1,106 @@
+"""The protocol error family: why the master refused a message.
+
+Each class names a ``reason`` (the label under which the master counts and logs the rejection)
+and the gRPC status ``code`` it is answered with; the servicer maps them in one helper and the
+status details start with ``"<reason>: "`` so clients can tell reasons apart. Pure Python: no
+grpc import here.
+
+    reason           code                 when
+    malformed        INVALID_ARGUMENT     header or payload breaks the layout
+    bad_slot         INVALID_ARGUMENT     slot outside [0, n)
+    wrong_length     INVALID_ARGUMENT     payload has the wrong number of coordinates / bytes
+    oversized        RESOURCE_EXHAUSTED   payload larger than declared or than the limit
+    no_free_slot     RESOURCE_EXHAUSTED   Join "any" when every slot is taken
+    wrong_run        FAILED_PRECONDITION  run id of another run (or an old run)
+    stale_round      FAILED_PRECONDITION  round already closed (resync)
+    future_round     FAILED_PRECONDITION  round not open yet
+    finished         FAILED_PRECONDITION  the run is over
+    duplicate        ALREADY_EXISTS       this slot already voted this round (replay)
+    unauthenticated  UNAUTHENTICATED      missing or unknown token
+    wrong_slot       PERMISSION_DENIED    a valid token of another slot
+"""
+
+from __future__ import annotations
+
+
+class ProtocolError(Exception):
+    """Base: a message the master refuses. Never corrupts state; the caller may retry."""
+
+    reason = "protocol"
+    code = "INTERNAL"
+
+
+class MalformedMessage(ProtocolError):
+    reason, code = "malformed", "INVALID_ARGUMENT"
+
+
+class BadSlot(ProtocolError):
+    reason, code = "bad_slot", "INVALID_ARGUMENT"
+
+
+class WrongLength(ProtocolError):
+    reason, code = "wrong_length", "INVALID_ARGUMENT"
+
+
+class PayloadTooLarge(ProtocolError):
+    reason, code = "oversized", "RESOURCE_EXHAUSTED"
+
+
+class NoFreeSlot(ProtocolError):
+    reason, code = "no_free_slot", "RESOURCE_EXHAUSTED"
+
+
+class WrongRun(ProtocolError):
+    reason, code = "wrong_run", "FAILED_PRECONDITION"
+
+
+class StaleRound(ProtocolError):
+    reason, code = "stale_round", "FAILED_PRECONDITION"
+
+
+class FutureRound(ProtocolError):
+    reason, code = "future_round", "FAILED_PRECONDITION"
+
+
+class RunFinished(ProtocolError):
+    reason, code = "finished", "FAILED_PRECONDITION"
+
+
+class DuplicateVote(ProtocolError):
+    reason, code = "duplicate", "ALREADY_EXISTS"
+
+
+class Unauthenticated(ProtocolError):
+    reason, code = "unauthenticated", "UNAUTHENTICATED"
+
+
+class WrongSlotToken(ProtocolError):
+    reason, code = "wrong_slot", "PERMISSION_DENIED"
+
+
+ALL_ERRORS: tuple[type[ProtocolError], ...] = (
+    MalformedMessage,
+    BadSlot,
+    WrongLength,
+    PayloadTooLarge,
+    NoFreeSlot,
+    WrongRun,
+    StaleRound,
+    FutureRound,
+    RunFinished,
+    DuplicateVote,
+    Unauthenticated,
+    WrongSlotToken,
+)
+REASONS = tuple(e.reason for e in ALL_ERRORS)
+
+
+def details(error: ProtocolError) -> str:
+    """The status details string: ``"<reason>: <message>"``."""
+    return f"{error.reason}: {error}"
+
+
+def reason_of(details_text: str | None) -> str:
+    """The reason a status details string starts with (``"unknown"`` if none)."""
+    head = (details_text or "").split(":", 1)[0].strip()
+    return head if head in REASONS else "unknown"

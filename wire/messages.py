@@ -1,0 +1,148 @@
+"""Plain protocol objects: what the services exchange, without grpc or generated code.
+
+A payload is either a :class:`election.votes.PackedVote` (votes and updates of the sign schemes,
+1 bit per coordinate plus a zero encoding) or a :class:`RawPayload` (int16 signed-sum votes,
+float32 vectors of the median/sgd baselines). :func:`payload_from_core` and
+:func:`payload_to_core` convert to and from the bytes of :mod:`election.training.messages`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from election.votes import PackedVote
+from wire.errors import MalformedMessage
+
+RAW_ENCODINGS: dict[str, np.dtype[Any]] = {
+    "INT16_LE": np.dtype("<i2"),
+    "FLOAT32_LE": np.dtype("<f4"),
+}
+VOTE_ENCODING = {"signed-sum": "INT16_LE", "median": "FLOAT32_LE", "sgd": "FLOAT32_LE"}
+UPDATE_ENCODING = {"median": "FLOAT32_LE", "sgd": "FLOAT32_LE"}  # sign schemes: packed
+
+
+@dataclass(frozen=True)
+class RawPayload:
+    """An uncompressed little-endian vector: (d,) int16 or float32 as bytes."""
+
+    encoding: str  # "INT16_LE" | "FLOAT32_LE"
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if self.encoding not in RAW_ENCODINGS:
+            raise MalformedMessage(
+                f"encoding {self.encoding!r} must be one of {', '.join(RAW_ENCODINGS)}"
+            )
+        size = RAW_ENCODINGS[self.encoding].itemsize
+        if len(self.data) % size:
+            raise MalformedMessage(f"{self.encoding} payload of {len(self.data)} B is not whole")
+
+    @property
+    def length(self) -> int:
+        return len(self.data) // RAW_ENCODINGS[self.encoding].itemsize
+
+
+Payload = PackedVote | RawPayload
+
+
+def payload_nbytes(payload: Payload) -> int:
+    return payload.nbytes if isinstance(payload, PackedVote) else len(payload.data)
+
+
+def payload_from_core(scheme: str, data: bytes, *, update: bool = False) -> Payload:
+    """Core message bytes (a PackedVote frame or a raw vector) -> a payload."""
+    raw = (UPDATE_ENCODING if update else VOTE_ENCODING).get(scheme)
+    if raw is None:
+        return PackedVote.from_bytes(data)
+    return RawPayload(raw, bytes(data))
+
+
+def payload_to_core(payload: Payload) -> bytes:
+    """The inverse of :func:`payload_from_core`."""
+    return payload.to_bytes() if isinstance(payload, PackedVote) else payload.data
+
+
+def max_vote_nbytes(scheme: str, dim: int) -> int:
+    """The largest valid vote payload for ``dim`` coordinates (a MASK vote: 2 bit-planes)."""
+    raw = VOTE_ENCODING.get(scheme)
+    if raw is None:
+        return 2 * ((dim + 7) // 8)
+    return dim * RAW_ENCODINGS[raw].itemsize
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who speaks: every vote, update and snapshot request carries these."""
+
+    run_id: str
+    slot: int
+    token: str
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One slot's vote for one round."""
+
+    credentials: Credentials
+    round: int
+    payload: Payload
+
+
+@dataclass(frozen=True)
+class UpdateQuery:
+    credentials: Credentials
+    round: int
+
+
+@dataclass(frozen=True)
+class RoundUpdate:
+    """The master's output for a closed round and the model digest after applying it."""
+
+    round: int
+    digest: str  # SHA-256 hex of the parameters after the update
+    payload: Payload
+    votes: int = 0
+    abstentions: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Replica.state_bytes() at the start of ``round``."""
+
+    round: int
+    digest: str
+    state: bytes
+
+
+@dataclass(frozen=True)
+class JoinClaim:
+    slot: int  # -1 = any free slot
+    worker_name: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    run_id: str
+    slot: int
+    partitions: tuple[int, ...]
+    config_json: str
+    token: str
+    round: int
+    total_rounds: int
+    dim: int
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    run_id: str
+    round: int
+    total_rounds: int
+    finished: bool
+    n_slots: int
+    joined_slots: int
+    config_json: str
+    dim: int
+    digest: str  # model digest at the start of `round`

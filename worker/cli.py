@@ -1,0 +1,151 @@
+"""``python -m worker`` / ``election worker``: flags and ELECTION_* variables -> WorkerLoop.
+
+Every setting is listed in docs/grpc.md. The run's configuration comes from the master; only
+machine-local settings (data folder, device, threads) are overridden here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from election.errors import ConfigError
+from wire.flags import TLS_SETTINGS, Setting, add_settings, resolve
+
+DEFAULT_PORT = 50051
+
+
+def parse_slot(text: str) -> int:
+    """``any``/``-1`` -> -1; ``3`` -> 3; a StatefulSet pod name ``worker-3`` -> 3."""
+    text = text.strip()
+    if text in ("", "any", "-1"):
+        return -1
+    match = re.search(r"(\d+)$", text)
+    if match is None:
+        raise ValueError("use a slot number, 'any' or a name ending in -<ordinal>")
+    return int(match.group(1))
+
+
+CLIENT_SETTINGS = (
+    Setting("--master", "ELECTION_MASTER_ADDRESS", "127.0.0.1", str, "master host, or host:port"),
+    Setting("--port", "ELECTION_PORT", DEFAULT_PORT, int, "master port (if --master has none)"),
+    Setting(
+        "--slot",
+        "ELECTION_SLOT",
+        -1,
+        parse_slot,
+        "slot to claim: a number, 'any', or a pod name ending in -<ordinal>",
+    ),
+    Setting("--name", "ELECTION_WORKER_NAME", "", str, "name in the master's logs"),
+    Setting(
+        "--data-dir", "ELECTION_DATA_DIR", "", str, "local dataset folder (overrides data_root)"
+    ),
+    Setting("--device", "ELECTION_DEVICE", "", str, "local torch device: auto | cpu | cuda:K"),
+    Setting("--threads", "ELECTION_THREADS", -1, int, "local torch threads (-1 = the run's)"),
+    Setting(
+        "--round-timeout",
+        "ELECTION_ROUND_TIMEOUT",
+        60.0,
+        float,
+        "seconds one GetUpdate long poll waits before asking again",
+    ),
+    Setting(
+        "--connect-timeout",
+        "ELECTION_CONNECT_TIMEOUT",
+        300.0,
+        float,
+        "give up when the master stays unreachable this long",
+    ),
+    Setting(
+        "--tls-server-name",
+        "ELECTION_TLS_SERVER_NAME",
+        "",
+        str,
+        "expected name in the master's certificate (default: the --master host)",
+    ),
+    *TLS_SETTINGS,
+)
+
+
+def add_client_flags(parser: argparse.ArgumentParser) -> None:
+    add_settings(parser.add_argument_group("connection"), CLIENT_SETTINGS)
+    parser.add_argument("--json", action="store_true", help="print the final counters as JSON")
+
+
+def target_of(values: Mapping[str, Any]) -> str:
+    master = str(values["master"])
+    if re.search(r":\d+$", master):
+        return master
+    return f"{master}:{values['port']}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="worker", description="Election Coding worker service.")
+    add_client_flags(parser)
+    return parser
+
+
+def run_client(
+    args: argparse.Namespace,
+    service: str,
+    *,
+    byzantine: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Shared by the worker and the adversary: build the client and the loop, run, report."""
+    from wire.jsonlog import JsonLog
+    from wire.security import TlsFiles
+    from worker.client import MasterClient, Unreachable
+    from worker.loop import GaveUp, WorkerLoop, WorkerOptions
+
+    values = resolve(args, CLIENT_SETTINGS, os.environ)
+    tls = TlsFiles(values["tls_cert"], values["tls_key"], values["tls_ca"])
+    extra = extra or {}
+    log = JsonLog(service)
+    options = WorkerOptions(
+        slot=values["slot"],
+        name=values["name"] or os.environ.get("HOSTNAME", "") or service,
+        data_root=values["data_dir"] or os.environ.get("ELECTION_DATA_ROOT", ""),
+        device=values["device"],
+        threads=values["threads"],
+        round_timeout_s=values["round_timeout"],
+        connect_timeout_s=values["connect_timeout"],
+        byzantine=byzantine,
+        attack=extra.get("attack", ""),
+    )
+    client = MasterClient(target_of(values), tls=tls, server_name=values["tls_server_name"])
+    loop = WorkerLoop(client, options, log=log, hooks=extra.get("hooks"))
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        summary = loop.run()
+    except (Unreachable, GaveUp) as exc:
+        raise ConfigError(f"{service}: {exc}") from None
+    finally:
+        client.close()
+    answers = getattr(extra.get("hooks"), "answers", None)
+    if answers is not None:
+        summary["fault_answers"] = dict(answers)
+    log.event("done", **summary)
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # SIGTERM: stop between RPCs; the master counts an abstention
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_client(args, "worker")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from election.cli import main as election_main
+
+    return election_main(["worker", *(sys.argv[1:] if argv is None else argv)])

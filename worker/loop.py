@@ -1,0 +1,268 @@
+"""A worker's life (DESIGN.md Sec. 3, steps 3 and 5):
+
+    wait for the master (GetStatus, exponential backoff) -> build the Setup from its config
+    -> Join (slot, token) -> resync from a snapshot if the run is past round 0
+    -> for each round r: vote (computed once per round) -> SubmitVote -> GetUpdate (long poll)
+       -> apply -> compare the digest; on a mismatch, a stale round or a lost master: resync /
+       reconnect and carry on.
+
+An adversary is the same loop with ``byzantine=True`` (the core attack registry decides what
+it sends) plus optional malformed traffic (:mod:`adversary.faults`) through ``hooks``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from election.config import build_config
+from election.training.nodes import DigestMismatch, WorkerNode
+from election.training.setup import Setup, prepare
+from wire.errors import MalformedMessage
+from wire.jsonlog import JsonLog
+from wire.messages import (
+    Assignment,
+    Credentials,
+    JoinClaim,
+    RoundUpdate,
+    UpdateQuery,
+    Vote,
+    payload_from_core,
+    payload_to_core,
+)
+from worker.client import MasterClient, Rejected, Unreachable, backoff_delays
+
+UPDATE_MAX_FACTOR = 4  # an update is at most 4 bytes per coordinate (float32 baselines)
+MAX_RECOVERIES = 100  # consecutive failed recoveries before the worker gives up
+
+
+class GaveUp(RuntimeError):
+    """The master stayed unreachable past the connect timeout, or recovery kept failing."""
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    slot: int = -1  # -1 = any free slot
+    name: str = field(default_factory=socket.gethostname)
+    data_root: str = ""  # local override of the run's data_root ("" = keep)
+    device: str = ""  # local override of the run's device ("" = keep)
+    threads: int = -1  # local override of torch threads (-1 = keep)
+    round_timeout_s: float = 60.0  # one GetUpdate long poll; then ask again
+    connect_timeout_s: float = 300.0  # give up when the master is unreachable this long
+    byzantine: bool = False  # adversary: send what the configured attack produces
+    attack: str = ""  # adversary: local attack override ("" = the run's attack)
+
+
+class Hooks(Protocol):
+    """Extension points for the adversary's malformed traffic."""
+
+    def before_vote(self, loop: WorkerLoop, step: int) -> None: ...
+
+    def after_vote(self, loop: WorkerLoop, step: int) -> None: ...
+
+
+class WorkerLoop:
+    def __init__(
+        self,
+        client: MasterClient,
+        options: WorkerOptions,
+        *,
+        log: JsonLog,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.client = client
+        self.options = options
+        self.log = log
+        self.hooks = hooks
+        self.counters: Counter[str] = Counter()
+        self.setup: Setup | None = None
+        self.node: WorkerNode | None = None
+        self.assignment: Assignment | None = None
+        self._vote_cache: tuple[int, bytes | None] | None = None
+        self.last_vote: Vote | None = None
+        self.digest = ""
+
+    # --- setup ---
+    def _prepare(self, config_json: str) -> Setup:
+        values = json.loads(config_json) | {"transport": "grpc"}
+        o = self.options
+        if o.data_root:
+            values["data_root"] = o.data_root
+        if o.device:
+            values["device"] = o.device
+        if o.threads >= 0:
+            values["threads"] = o.threads
+        if o.attack:
+            values["attack"] = o.attack
+        return prepare(build_config(values))
+
+    def _join(self) -> Assignment:
+        slot = self.assignment.slot if self.assignment is not None else self.options.slot
+        assignment = self.client.join(JoinClaim(slot=slot, worker_name=self.options.name))
+        if self.assignment is not None and assignment.run_id != self.assignment.run_id:
+            raise RuntimeError(
+                f"the master now runs {assignment.run_id!r}, not {self.assignment.run_id!r}"
+            )
+        self.assignment = assignment
+        self.counters["joins"] += 1
+        self.log.event(
+            "joined",
+            slot=assignment.slot,
+            round=assignment.round,
+            partitions=list(assignment.partitions),
+        )
+        return assignment
+
+    @property
+    def credentials(self) -> Credentials:
+        assert self.assignment is not None
+        a = self.assignment
+        return Credentials(a.run_id, a.slot, a.token)
+
+    def _reconnect(self) -> None:
+        """Wait for the master and re-join this slot; GaveUp after ``connect_timeout_s``."""
+        self.counters["reconnects"] += 1
+        deadline = time.monotonic() + self.options.connect_timeout_s
+        for delay in backoff_delays():
+            try:
+                self.client.wait_ready(
+                    max(0.0, deadline - time.monotonic()),
+                    on_retry=lambda e: self.log.event("master_unreachable", error=e),
+                )
+                self._join()  # the master may go away between GetStatus and Join
+                return
+            except Unreachable as exc:
+                if time.monotonic() + delay > deadline:
+                    raise GaveUp(f"master unreachable: {exc}") from None
+                time.sleep(delay)
+
+    def _resync(self) -> int:
+        assert self.node is not None
+        snap = self.client.snapshot(self.credentials)
+        self.node.replica.load_state_bytes(snap.state)
+        self.counters["resyncs"] += 1
+        self._vote_cache = None
+        self.digest = snap.digest
+        self.log.event("resynced", round=snap.round, digest=snap.digest[:16])
+        return snap.round
+
+    # --- the rounds ---
+    def vote_payload(self, step: int) -> bytes | None:
+        """This slot's message for ``step``, computed once even if it is sent again."""
+        assert self.node is not None
+        if self._vote_cache is None or self._vote_cache[0] != step:
+            self._vote_cache = (step, self.node.vote_bytes(step))
+        return self._vote_cache[1]
+
+    def run(self) -> dict[str, Any]:
+        status = self.client.wait_ready(
+            self.options.connect_timeout_s,
+            on_retry=lambda e: self.log.event("waiting_for_master", error=e),
+        )
+        if status.finished:
+            self.log.event("run_already_finished", run_id=status.run_id)
+            return self.summary()
+        self.setup = self._prepare(status.config_json)
+        try:
+            self._join()
+        except Unreachable:
+            self._reconnect()
+        assignment = self.assignment
+        assert assignment is not None
+        self.node = WorkerNode(
+            self.setup, assignment.slot, byzantine=True if self.options.byzantine else None
+        )
+        step = self._resync() if assignment.round > 0 else 0
+        total = self.setup.total_steps
+        while 0 <= step < total:
+            try:
+                step = self._round(step)
+            except (Unreachable, Rejected, DigestMismatch) as exc:
+                step = self._recover(exc, step)
+        return self.summary()
+
+    def _recover(self, exc: Exception, step: int) -> int:
+        """Handle a failed round; returns the round to continue with (-1 = the run is over).
+
+        Recovery can itself fail (the master going away again mid-resync): handle that too.
+        """
+        for _ in range(MAX_RECOVERIES):
+            try:
+                if isinstance(exc, Unreachable):
+                    self.log.event("master_lost", round=step, error=str(exc)[:200])
+                    time.sleep(next(backoff_delays()))  # do not hammer a stopping master
+                    self._reconnect()
+                    return step
+                if isinstance(exc, DigestMismatch):
+                    self.counters["digest_mismatches"] += 1
+                    self.log.event("digest_mismatch", round=step, error=str(exc))
+                    return self._resync()
+                assert isinstance(exc, Rejected)
+                return self._on_rejected(exc, step)
+            except (Unreachable, Rejected) as again:
+                exc = again
+        raise GaveUp(f"could not recover in round {step}: {exc}")
+
+    def _round(self, step: int) -> int:
+        assert self.node is not None and self.setup is not None
+        if self.hooks is not None:
+            self.hooks.before_vote(self, step)
+        data = self.vote_payload(step)
+        if data is not None:
+            payload = payload_from_core(self.setup.cfg.scheme, data)
+            self.last_vote = Vote(self.credentials, step, payload)
+            try:
+                self.client.submit(self.last_vote)
+                self.counters["votes_sent"] += 1
+                self.counters["bytes_sent"] += len(data)
+            except Rejected as exc:
+                if exc.reason not in ("duplicate", "stale_round"):  # already in / round closed
+                    raise
+        if self.hooks is not None:
+            self.hooks.after_vote(self, step)
+        update = self._poll_update(step)
+        self.node.apply_update_bytes(step, payload_to_core(update.payload), update.digest)
+        self.counters["updates"] += 1
+        self.counters["abstentions_seen"] += update.abstentions
+        self.digest = update.digest
+        return step + 1
+
+    def _poll_update(self, step: int) -> RoundUpdate:
+        """Long-poll GetUpdate; a poll that times out is simply repeated."""
+        assert self.node is not None
+        while True:
+            try:
+                return self.client.get_update(
+                    UpdateQuery(self.credentials, step),
+                    timeout_s=self.options.round_timeout_s,
+                    max_nbytes=UPDATE_MAX_FACTOR * self.node.replica.dim + 64,
+                )
+            except MalformedMessage as exc:  # empty stream: the master went away mid-poll
+                raise Unreachable(str(exc)) from None
+            except Unreachable as exc:
+                if not exc.deadline:
+                    raise
+                self.counters["long_polls_repeated"] += 1
+
+    def _on_rejected(self, exc: Rejected, step: int) -> int:
+        self.counters[f"rejected_{exc.reason}"] += 1
+        self.log.event("rejected", round=step, reason=exc.reason, error=str(exc)[:200])
+        if exc.reason == "finished":
+            return -1
+        if exc.reason == "future_round":  # the master has not opened it yet: wait briefly
+            time.sleep(next(backoff_delays()))
+            return step
+        if exc.reason == "stale_round":
+            return self._resync()
+        if exc.reason in ("unauthenticated", "wrong_slot", "wrong_run"):
+            self._join()
+            return self._resync()
+        raise RuntimeError(f"the master refused slot {self.credentials.slot}: {exc}") from exc
+
+    def summary(self) -> dict[str, Any]:
+        slot = self.assignment.slot if self.assignment else None
+        return {"slot": slot, "digest": self.digest, "counters": dict(self.counters)}
