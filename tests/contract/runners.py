@@ -6,10 +6,16 @@ Add a transport by adding one entry to ``RUNNERS`` (the MPI runner launches
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from election.config import TrainConfig
 from election.training.distributed import run_master, run_worker
@@ -60,7 +66,36 @@ def run_grpc(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
         cluster.stop()
 
 
+def run_mpi(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
+    """Real `mpirun -n n+1 election mpi --config FILE` on this machine; rank 0's summary."""
+    mpirun = shutil.which("mpirun", path=str(Path(sys.executable).parent)) or shutil.which("mpirun")
+    if mpirun is None:
+        pytest.skip("mpirun not installed (pip install mpich)")
+    config_file = workdir / "config.json"
+    config_file.write_text(json.dumps(cfg.replace(runs_dir=str(workdir / "runs")).to_json_dict()))
+    cmd = [
+        mpirun,
+        "-n",
+        str(cfg.n + 1),
+        sys.executable,
+        "-m",
+        "election",
+        "mpi",
+        "--config",
+        str(config_file),
+        "--json",
+        "--quiet",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return summary
+
+
 RUNNERS: dict[str, Runner] = {
     "inprocess-hub": run_inprocess_hub,
     "grpc": run_grpc,
+    "mpi": run_mpi,
 }
+# Transports whose runs belong to the heavier CI tier (`pytest -m e2e`).
+E2E_TRANSPORTS = {"mpi"}

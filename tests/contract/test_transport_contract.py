@@ -15,7 +15,7 @@ import pytest
 from election.config import TrainConfig, build_config
 from election.training.loop import train_inprocess
 from election.training.setup import prepare
-from tests.contract.runners import RUNNERS
+from tests.contract.runners import E2E_TRANSPORTS, RUNNERS
 
 BASE = {"dataset": "digits", "num_train": 300, "steps": 6, "threads": 1, "eval_every": 3}
 CASES: dict[str, dict[str, Any]] = {
@@ -36,7 +36,10 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, A
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("transport", RUNNERS)
+@pytest.mark.parametrize(
+    "transport",
+    [pytest.param(t, marks=pytest.mark.e2e) if t in E2E_TRANSPORTS else t for t in RUNNERS],
+)
 def test_transport_trains_the_same_model_as_the_single_process_loop(
     transport: str, case: str, reference: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
