@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from election.cli import main
@@ -176,3 +177,46 @@ def test_user_mistakes_give_one_line_errors(tmp_path, capsys, args, fragment):
     assert main(["train", *args, "--steps", "1", "--runs-dir", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("election: error:") and fragment in err and "\n" not in err
+
+
+def test_cifar10_resnet18_trains_from_a_real_format_pickle_folder(tmp_path):
+    from election.data import cifar10
+    from tests.unit.test_data_cifar10 import write_batch
+
+    folder = tmp_path / "data" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for k, name in enumerate([*cifar10.TRAIN_BATCHES, cifar10.TEST_BATCH]):
+        data = rng.integers(0, 256, (6, 3072), dtype=np.uint8)  # (6, 3*32*32) uint8
+        write_batch(folder / name, data, [(k + i) % 10 for i in range(6)])
+    summary = train(
+        tmp_path,
+        dataset="cifar10",
+        data_root=str(tmp_path / "data"),
+        num_train=0,
+        partition_size=2,
+        steps=2,
+        eval_every=2,
+        code="deterministic",
+        attack="reverse",
+    )
+    assert summary["dim"] == 11_173_962 and summary["steps"] == 2
+    assert 0.0 <= summary["final"]["accuracy"] <= 1.0
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="Debian package dataset-fashion-mnist not installed (CI installs it)",
+)
+def test_fashion_mnist_trains_on_the_real_debian_files(tmp_path):
+    summary = train(
+        tmp_path,
+        dataset="fashion-mnist",
+        num_train=600,
+        steps=3,
+        eval_every=3,
+        code="bernoulli",
+        r=2.0,
+        attack="random",
+    )
+    assert summary["steps"] == 3 and 0.0 <= summary["final"]["accuracy"] <= 1.0
