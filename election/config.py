@@ -142,7 +142,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "digits": {},  # the dataclass defaults are tuned for digits
     "fashion-mnist": {
         "lr": 1e-4,  # signSGD step for the small CNN (1e-3 diverges with momentum 0.9)
-        "lr_milestones": (),
+        "lr_milestones": (1,),  # x0.1 after the first epoch: without it accuracy drifts down
         "partition_size": 24,  # batch 120 at n = 5
         "epochs": 2,
         "threads": 1,  # the small CNN runs fastest single-threaded
