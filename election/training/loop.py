@@ -69,17 +69,20 @@ class InProcessSystem:
         setup, cfg = self.setup, self.setup.cfg
         batch = step_indices(cfg.seed, step, cfg.batch_size, setup.dataset.n_train)
         sign_scheme = cfg.scheme in ("majority", "signed-sum")
+        signs: list[dict[int, torch.Tensor] | None]  # per worker: partition -> (d,) int8
         if cfg.recompute:
             per_worker = [
                 comp.signals(step, batch, row)
                 for comp, row in zip(self.worker_computers, self.rows, strict=True)
             ]
             losses = [v for comp in self.worker_computers for v in comp.last_losses.values()]
+            signs = [partition_signs(s) for s in per_worker] if sign_scheme else [None] * cfg.n
         else:
             held = sorted({i for row in self.rows for i in row})
             shared = self.computer.signals(step, batch, held)
             per_worker = [shared] * cfg.n
             losses = list(self.computer.last_losses.values())
+            signs = [partition_signs(shared) if sign_scheme else None] * cfg.n  # signed once
 
         def target() -> torch.Tensor:
             everything = dict(per_worker[0]) if not cfg.recompute else {}
@@ -97,16 +100,8 @@ class InProcessSystem:
             return cached_target[0]
 
         messages: list[torch.Tensor | None] = []
-        signs_cache: dict[int, dict[int, torch.Tensor]] = {}
         for j, row in enumerate(self.rows):
-            signals = per_worker[j]
-            signs = None
-            if sign_scheme:
-                key = id(signals)
-                if key not in signs_cache:
-                    signs_cache[key] = partition_signs(signals)
-                signs = signs_cache[key]
-            honest = honest_message(cfg.scheme, row, signals, signs)
+            honest = honest_message(cfg.scheme, row, per_worker[j], signs[j])
             if j in setup.byzantine:
                 gen = attack_generator(cfg.seed, step, j)
                 messages.append(byzantine_message(setup.attack, honest, lazy_target, gen))
