@@ -20,7 +20,7 @@ reverse -g, directional s*max|g|, random +-mean|g|, omniscient -(mean of honest 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,7 +132,6 @@ def make_attack(name: str) -> Attack:
         raise ConfigError(f"unknown attack {name!r}; known: {', '.join(ATTACKS)}") from None
 
 
-BYZANTINE_POLICIES = ("random", "heaviest", "explicit ids such as 0,3")
 BYZANTINE_STREAM = 0xB12  # separates the Byzantine draw from other uses of the seed
 
 
@@ -179,7 +178,3 @@ def apply_attack(attack: Attack, ctx: AttackContext) -> torch.Tensor | None:
     if out is None or out.is_floating_point():
         return out
     return out.clamp(-1, 1).to(torch.int8)
-
-
-def sequence_of(ids: Sequence[int]) -> str:
-    return ",".join(str(i) for i in ids)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,8 +253,3 @@ def build_config(
     if dataset == "cifar10":
         preset["lr_milestones"] = cifar_milestones(int(merged.get("n", TrainConfig.n)))
     return TrainConfig(**(preset | merged))
-
-
-def env_config(overrides: Mapping[str, Any] | None = None) -> TrainConfig:
-    """Build from the process environment (for containers) plus explicit overrides."""
-    return build_config(overrides, env=os.environ, config_file=os.environ.get("ELECTION_CONFIG"))

@@ -38,10 +38,6 @@ def partition_indices(indices: torch.Tensor, n: int, partition: int) -> torch.Te
     return indices[partition * size : (partition + 1) * size]
 
 
-def epoch_of(global_step: int, n_train: int, batch_size: int) -> int:
-    return global_step // steps_per_epoch(n_train, batch_size)
-
-
 def mix_seed(*parts: int) -> int:
     """Combine integers into one 63-bit generator seed (SplitMix64 finaliser per part)."""
     x = 0

@@ -10,7 +10,7 @@ With ``recompute=True`` every worker recomputes each of its partitions (the pape
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -23,8 +23,8 @@ from election.training.round import (
     aggregate,
     byzantine_message,
     honest_message,
+    lazy_target,
     partition_signs,
-    target_aggregate,
 )
 from election.training.runs import Progress
 from election.training.setup import Setup
@@ -43,7 +43,6 @@ class StepResult:
     update: torch.Tensor  # (d,) int8 ternary, or float32 for gradient schemes
     train_loss: float
     wire_bytes: int  # bytes of the votes the master received this round
-    per_worker_bytes: list[int] = field(default_factory=list)
 
 
 class InProcessSystem:
@@ -84,44 +83,34 @@ class InProcessSystem:
             losses = list(self.computer.last_losses.values())
             signs = [partition_signs(shared) if sign_scheme else None] * cfg.n  # signed once
 
-        def target() -> torch.Tensor:
-            everything = dict(per_worker[0]) if not cfg.recompute else {}
-            missing = [i for i in range(cfg.n) if i not in everything]
-            everything.update(self.computer.signals(step, batch, missing))
-            return target_aggregate(
-                cfg.scheme, everything, partition_signs(everything) if sign_scheme else None
-            )
-
-        cached_target: list[torch.Tensor] = []
-
-        def lazy_target() -> torch.Tensor:
-            if not cached_target:
-                cached_target.append(target())
-            return cached_target[0]
+        target = lazy_target(
+            cfg.scheme,
+            cfg.n,
+            {} if cfg.recompute else per_worker[0],
+            lambda missing: self.computer.signals(step, batch, missing),
+        )
 
         messages: list[torch.Tensor | None] = []
         for j, row in enumerate(self.rows):
             honest = honest_message(cfg.scheme, row, per_worker[j], signs[j])
             if j in setup.byzantine:
                 gen = attack_generator(cfg.seed, step, j)
-                messages.append(byzantine_message(setup.attack, honest, lazy_target, gen))
+                messages.append(byzantine_message(setup.attack, honest, target, gen))
             else:
                 messages.append(honest)
-        update, wire, per_bytes = self._aggregate(messages)
+        update, wire = self._aggregate(messages)
         self.replica.apply_update(update, epoch=setup.epoch_of(step))
-        return StepResult(update, sum(losses) / max(1, len(losses)), wire, per_bytes)
+        return StepResult(update, sum(losses) / max(1, len(losses)), wire)
 
-    def _aggregate(
-        self, messages: list[torch.Tensor | None]
-    ) -> tuple[torch.Tensor, int, list[int]]:
+    def _aggregate(self, messages: list[torch.Tensor | None]) -> tuple[torch.Tensor, int]:
+        """The master's update and the bytes of the votes it received."""
         cfg = self.setup.cfg
         if cfg.scheme != "majority":
-            per = [0 if m is None else m.numel() * m.element_size() for m in messages]
-            return aggregate(cfg.scheme, messages), sum(per), per
+            wire = sum(m.numel() * m.element_size() for m in messages if m is not None)
+            return aggregate(cfg.scheme, messages), wire
         packed = [None if m is None else pack_ternary_torch(m) for m in messages]
-        per = [0 if p is None else p.nbytes for p in packed]
-        update = unpack_to_torch(majority(packed), self.setup.device, dtype=torch.int8)
-        return update, sum(per), per
+        wire = sum(p.nbytes for p in packed if p is not None)
+        return unpack_to_torch(majority(packed), self.setup.device, dtype=torch.int8), wire
 
 
 def train_inprocess(

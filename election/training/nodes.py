@@ -23,8 +23,8 @@ from election.training.round import (
     aggregate,
     byzantine_message,
     honest_message,
+    lazy_target,
     partition_signs,
-    target_aggregate,
 )
 from election.training.setup import Setup
 from election.votes import PackedVote, majority, pack_ternary
@@ -56,14 +56,12 @@ class WorkerNode:
         if not self.byzantine:
             return honest
 
-        def target() -> torch.Tensor:
-            everything = dict(signals)
-            missing = [i for i in range(cfg.n) if i not in everything]
-            everything.update(self.computer.signals(step, batch, missing))
-            return target_aggregate(
-                cfg.scheme, everything, partition_signs(everything) if sign_scheme else None
-            )
-
+        target = lazy_target(
+            cfg.scheme,
+            cfg.n,
+            signals,
+            lambda missing: self.computer.signals(step, batch, missing),
+        )
         gen = attack_generator(cfg.seed, step, self.slot)
         return byzantine_message(self.setup.attack, honest, target, gen)
 

@@ -55,6 +55,27 @@ def target_aggregate(
     return torch.stack(list(signals.values())).mean(dim=0)
 
 
+def lazy_target(
+    scheme: str,
+    n: int,
+    known: Mapping[int, torch.Tensor],
+    compute: Callable[[list[int]], Mapping[int, torch.Tensor]],
+) -> Callable[[], torch.Tensor]:
+    """The all-partition target as a memoised thunk: partitions missing from ``known`` are
+    computed (once) only if an attack asks for the target."""
+    cache: list[torch.Tensor] = []
+
+    def target() -> torch.Tensor:
+        if not cache:
+            everything = dict(known)
+            everything.update(compute([i for i in range(n) if i not in everything]))
+            signs = partition_signs(everything) if scheme in SIGN_SCHEMES else None
+            cache.append(target_aggregate(scheme, everything, signs))
+        return cache[0]
+
+    return target
+
+
 def byzantine_message(
     attack: Attack,
     honest: torch.Tensor,
