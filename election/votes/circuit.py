@@ -9,10 +9,12 @@ keeping at most two pending planes per weight, then compared with a constant K f
 significant bit down:  lt |= eq & ~T_i where K_i = 1;  gt |= eq & T_i where K_i = 0;
 eq &= (T_i == K_i).  Outputs: neg = (T > K) and zero = ~(T < K | T > K).
 
-The circuit depends only on (m, which votes carry a zero plane), so it is built once, constant-
-folded, pruned of dead operations (e.g. count bits a threshold never reads) and register-
-allocated into a few scratch planes; :func:`run` then replays it on every chunk with one numpy
-call per operation. Adding n weight-1 planes costs n - ceil(log2(n + 1)) full adders.
+The circuit depends only on the threshold form (m, which votes carry a zero plane), so it is
+built once, constant-folded, pruned of dead operations (e.g. count bits a threshold never reads)
+and register-allocated into a few scratch planes; :func:`run` then replays it on every chunk
+with one numpy call per operation. (The native executor, election/votes/_planes.c, computes the
+same threshold with the counter in registers instead.) Adding n weight-1 planes costs
+n - ceil(log2(n + 1)) full adders.
 """
 
 from __future__ import annotations
@@ -168,29 +170,44 @@ def _allocate(bld: _Builder, outputs: dict[int, int]) -> Program:
     return Program(n_inputs=n, n_scratch=n_scratch, steps=tuple(steps))
 
 
-@functools.lru_cache(maxsize=256)
-def compile_majority(has_zero: tuple[bool, ...]) -> tuple[Program, bool]:
-    """Program for m = len(has_zero) present votes; inputs: each sign plane, then its zero plane.
+@dataclass(frozen=True)
+class ThresholdForm:
+    """The majority of m votes as a threshold on a weighted plane count (module docstring).
 
-    Returns (program, writes_zero). Dense votes: T = N (negatives), K = floor(m/2); otherwise
-    T = 2N + Z, K = m (see :mod:`election.votes.majority`).
+    Per coordinate T = sum_i 2**shifts[i] * plane_i over the input planes (each sign plane,
+    then its zero plane if any); neg = (T > k), zero = (T == k). Dense votes: T = N
+    (negatives), k = floor(m/2); otherwise T = 2N + Z, k = m. ``writes_zero`` is False only
+    for odd m with dense votes, where no coordinate can tie.
     """
+
+    shifts: tuple[int, ...]
+    k: int
+    writes_zero: bool
+
+
+def threshold_form(has_zero: tuple[bool, ...]) -> ThresholdForm:
+    """The threshold form of the majority of m = len(has_zero) present votes."""
     m = len(has_zero)
     dense = not any(has_zero)
-    n_inputs = m + sum(has_zero)
-    bld = _Builder(n_inputs)
-    weighted, r = [], 0
+    shifts: list[int] = []
     for z in has_zero:
-        weighted.append((r, 0 if dense else 1))
+        shifts.append(0 if dense else 1)
         if z:
-            weighted.append((r + 1, 0))
-        r += 1 + int(z)
-    lt, gt = _compare(bld, _count(bld, weighted), m // 2 if dense else m)
-    writes_zero = not (dense and m % 2 == 1)  # odd m, dense: no ties
+            shifts.append(0)
+    return ThresholdForm(
+        shifts=tuple(shifts), k=m // 2 if dense else m, writes_zero=not (dense and m % 2 == 1)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def compile_majority(form: ThresholdForm) -> tuple[Program, bool]:
+    """Gate program for a threshold form (inputs in the form's order); (program, writes_zero)."""
+    bld = _Builder(len(form.shifts))
+    lt, gt = _compare(bld, _count(bld, list(enumerate(form.shifts))), form.k)
     outputs = {0: gt}
-    if writes_zero:
+    if form.writes_zero:
         outputs[1] = bld.not_(bld.or_(lt, gt))
-    return _allocate(bld, outputs), writes_zero
+    return _allocate(bld, outputs), form.writes_zero
 
 
 _UFUNCS: dict[int, Callable[..., np.ndarray]] = {

@@ -7,27 +7,65 @@ Per coordinate, with m present votes, N = #(-1), Z = #(0) and P = m - N - Z = #(
 
     P - N = m - (2N + Z),   so   out = +1 if T < m, -1 if T > m, 0 if T = m,   T = 2N + Z.
 
-T is counted bit-sliced: every vote's sign plane (bit 1 = negative) enters a carry-save counter
-with weight 2 and its zero plane, if any, with weight 1; then T is compared with the constant m
-(:mod:`election.votes.bitslice`). Dense votes (no zeros, the common case) take a fast path:
-T' = N with weight 1, out = -1 iff N > floor(m/2) and, for even m only, 0 iff N = m/2.
-Votes are processed in chunks of ``CHUNK_WORDS`` uint64 words so that the counter's planes stay
-in L2 cache. Nothing is unpacked to a byte per coordinate.
+T is counted bit-sliced: every vote's sign plane (bit 1 = negative) enters with weight 2 and its
+zero plane, if any, with weight 1; then T is compared with the constant m. Dense votes (no zeros,
+the common case) take a fast path: T = N with weight 1, out = -1 iff N > floor(m/2) and, for
+even m only, 0 iff N = m/2. :func:`election.votes.circuit.threshold_form` states both forms.
+
+Two executors compute the same threshold, bit-identically:
+
+- ``native``: the C kernel ``election.votes._planes`` keeps the bit-sliced counter in vector
+  registers, so each vote plane is read once and the kernel runs near memory bandwidth;
+- ``numpy``: :mod:`election.votes.circuit` compiles the threshold to a gate program replayed with
+  one ufunc call per gate on chunks of ``CHUNK_WORDS`` words (the counter stays in L2).
+
+``auto`` (the default; overridable with ELECTION_VOTE_EXECUTOR) takes native when it was built:
+``pip install`` compiles it when a C compiler is present and skips it otherwise.
+Nothing is unpacked to a byte per coordinate.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
 from election.errors import VoteFormatError
-from election.votes.circuit import compile_majority, run
+from election.votes.circuit import ThresholdForm, compile_majority, run, threshold_form
 from election.votes.packed import PackedVote, ZeroKind, choose_zero_encoding, sign_nbytes
 
 # Words per chunk: 4096 x 8 B = 32 KiB per plane; ~10 live planes fit the 512 KiB L2 per core
 # of the development machine (measured fastest among 1K..32K by `election bench votes`).
 CHUNK_WORDS = 4096
+
+try:
+    from election.votes import _planes  # type: ignore[attr-defined]
+except ImportError:  # built without a C compiler: the numpy executor does the same work
+    _planes = None
+
+Executor = Literal["auto", "native", "numpy"]
+EXECUTORS: tuple[Executor, ...] = ("auto", "native", "numpy")
+NATIVE_AVAILABLE = _planes is not None
+
+
+def resolve_executor(executor: Executor = "auto") -> Literal["native", "numpy"]:
+    """The executor ``majority`` will use; ``auto`` honours ELECTION_VOTE_EXECUTOR if set."""
+    if executor == "auto":
+        executor = os.environ.get("ELECTION_VOTE_EXECUTOR", "auto")  # type: ignore[assignment]
+        if executor not in EXECUTORS:
+            raise VoteFormatError(
+                f"ELECTION_VOTE_EXECUTOR={executor!r}; expected one of {', '.join(EXECUTORS)}"
+            )
+    if executor == "native" and not NATIVE_AVAILABLE:
+        raise VoteFormatError(
+            "the native vote executor is not built (no C compiler at install time); "
+            "reinstall with one, or use the numpy executor"
+        )
+    if executor == "auto":
+        return "native" if NATIVE_AVAILABLE else "numpy"
+    return executor
 
 
 def _words(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -35,6 +73,8 @@ def _words(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     nb = plane.size
     full = nb // 8
     head = plane[: full * 8].view(np.uint64)  # (nb // 8,) uint64
+    if not head.flags.aligned:  # e.g. a plane sliced out of a wire message at an odd offset
+        head = np.require(head, requirements="A")
     head.flags.writeable = False  # the counter must never recycle a caller's plane
     tail = np.zeros(8, dtype=np.uint8)
     tail[: nb - full * 8] = plane[full * 8 :]
@@ -52,13 +92,42 @@ def _all_zero(length: int) -> PackedVote:
     return PackedVote(length=length, sign_bits=np.zeros_like(mask), zero_kind=kind, zero_data=data)
 
 
-def majority(votes: Sequence[PackedVote | None], *, length: int | None = None) -> PackedVote:
+def _run_native(
+    form: ThresholdForm, inputs: list[np.ndarray], neg: np.ndarray, zero: np.ndarray
+) -> None:
+    """neg = (T > k), zero = (T == k) over (W,) uint64 planes in C, fused (GIL released)."""
+    assert _planes is not None
+    _planes.threshold(
+        inputs, bytes(form.shifts), form.k, neg, zero if form.writes_zero else None, neg.size
+    )
+
+
+def _run_numpy(
+    form: ThresholdForm, inputs: list[np.ndarray], neg: np.ndarray, zero: np.ndarray
+) -> None:
+    """The same threshold as a compiled gate program, one ufunc call per gate per chunk."""
+    prog, _ = compile_majority(form)
+    scratch = [np.empty(min(CHUNK_WORDS, neg.size), dtype=np.uint64) for _ in range(prog.n_scratch)]
+    for lo in range(0, neg.size, CHUNK_WORDS):
+        at = slice(lo, min(lo + CHUNK_WORDS, neg.size))
+        size = at.stop - lo
+        run(prog, [p[at] for p in inputs], neg[at], zero[at], [s[:size] for s in scratch])
+
+
+def majority(
+    votes: Sequence[PackedVote | None],
+    *,
+    length: int | None = None,
+    executor: Executor = "auto",
+) -> PackedVote:
     """sign(sum_j E_j) over the present votes; ``None`` is an abstention (contributes 0).
 
     ``length`` is needed only when every vote abstains (the result is then all zeros); when
-    given it must match every vote. Raises VoteFormatError if the lengths differ or there is
-    no vote slot at all.
+    given it must match every vote. ``executor`` picks who runs the circuit (module docstring);
+    both give bit-identical results. Raises VoteFormatError if the lengths differ, there is
+    no vote slot at all, or the native executor is asked for but not built.
     """
+    use = resolve_executor(executor)
     if len(votes) == 0:
         raise VoteFormatError("majority needs at least one vote slot (got an empty sequence)")
     present = [v for v in votes if v is not None]
@@ -71,8 +140,8 @@ def majority(votes: Sequence[PackedVote | None], *, length: int | None = None) -
     if not present:
         return _all_zero(d)
     nb = sign_nbytes(d)
-    prog, _ = compile_majority(tuple(v.zero_kind != ZeroKind.NONE for v in present))
-    planes = []  # per input plane: ((nb // 8,), (1,)) uint64, in the program's input order
+    form = threshold_form(tuple(v.zero_kind != ZeroKind.NONE for v in present))
+    planes = []  # per input plane: ((nb // 8,), (1,)) uint64, in threshold_form's input order
     for v in present:
         planes.append(_words(v.sign_bits))
         if (z := v.zero_mask()) is not None:
@@ -81,21 +150,20 @@ def majority(votes: Sequence[PackedVote | None], *, length: int | None = None) -
     n_words = (nb + 7) // 8
     out_neg = np.empty(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64
     out_zero = np.zeros(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64, stays 0 if unwritten
-    full = nb // 8
-    scratch: dict[int, list[np.ndarray]] = {}
-    spans = [(lo, min(lo + CHUNK_WORDS, full), 0) for lo in range(0, full, CHUNK_WORDS)]
+    full = nb // 8  # words wholly inside the sign planes; the last partial word is padded
+    parts = [(0, slice(0, full))] if full else []
     if full < n_words:
-        spans.append((0, 1, 1))  # the zero-padded last word
-    for lo, hi, part in spans:
-        size = hi - lo
-        if size not in scratch:
-            scratch[size] = [np.empty(size, dtype=np.uint64) for _ in range(prog.n_scratch)]
-        at = slice(full, full + 1) if part else slice(lo, hi)
-        run(prog, [p[part][lo:hi] for p in planes], out_neg[at], out_zero[at], scratch[size])
+        parts.append((1, slice(full, n_words)))
+    for part, at in parts:
+        inputs = [p[part] for p in planes]
+        if use == "native":
+            _run_native(form, inputs, out_neg[at], out_zero[at])
+        else:
+            _run_numpy(form, inputs, out_neg[at], out_zero[at])
 
     sign_bits = out_neg.view(np.uint8)[:nb]  # (ceil(d/8),) uint8
     sign_bits.flags.writeable = False
-    zero_count = int(np.bitwise_count(out_zero).sum(dtype=np.int64))
+    zero_count = int(np.bitwise_count(out_zero).sum(dtype=np.int64)) if form.writes_zero else 0
     kind, data = choose_zero_encoding(d, out_zero.view(np.uint8)[:nb], zero_count)
     data.flags.writeable = False
     return PackedVote(length=d, sign_bits=sign_bits, zero_kind=kind, zero_data=data)

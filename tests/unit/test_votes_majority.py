@@ -1,6 +1,12 @@
-"""Oracle tests: the bit-sliced packed majority against the naive unpacked sign(sum) reference."""
+"""Oracle tests: the bit-sliced packed majority against the naive unpacked sign(sum) reference.
+
+Every test runs once per executor (the native C kernel and the numpy gate program) through
+ELECTION_VOTE_EXECUTOR, which ``majority``'s default ``auto`` honours.
+"""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -17,7 +23,20 @@ from election.votes import (
     unpack_ternary,
 )
 from election.votes.frame import decode_frame
+from election.votes.majority import NATIVE_AVAILABLE
 from election.votes.packed import indices_to_mask
+
+
+@pytest.fixture(autouse=True, params=["native", "numpy"])
+def executor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test under one executor; native is required when ELECTION_REQUIRE_NATIVE=1 (CI)."""
+    if request.param == "native" and not NATIVE_AVAILABLE:
+        if os.environ.get("ELECTION_REQUIRE_NATIVE") == "1":
+            pytest.fail("the native vote kernel was not built (ELECTION_REQUIRE_NATIVE=1)")
+        pytest.skip("native vote kernel not built (no C compiler at install time)")
+    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", request.param)
+    return str(request.param)
+
 
 LENGTHS = (1, 7, 8, 9, 63, 64, 65, 1001, 64 * 4096 * 2 + 67)
 

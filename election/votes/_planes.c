@@ -1,0 +1,228 @@
+/*
+ * Native fused kernel for the master's packed majority (election/votes/majority.py).
+ *
+ * Inputs are bit-planes: C-contiguous arrays of uint64 words whose bit b of word w belongs to
+ * coordinate 64 w + b. Plane i carries weight 2^shift[i]. Per coordinate the kernel forms
+ *
+ *     T = sum_i 2^shift[i] * plane_i        (bit-sliced, in registers)
+ *
+ * and writes  neg = (T > K)  and, when asked,  zero = (T == K).  majority.py maps the vote
+ * majority onto this: dense votes T = N (#negatives), K = floor(m/2); ternary votes
+ * T = 2N + Z, K = m (see that module's docstring; Sohn et al. 2020, section 2).
+ *
+ * Unlike the numpy executor of the same computation (circuit.py: one pass over memory per
+ * gate), the counter lives in vector registers: every plane is read exactly once and nothing
+ * else touches memory, so the kernel runs at about memory bandwidth. Adding a plane x at bit s
+ * is a ripple of half adders,  t = c_k & x; c_k ^= x; x = t  for k = s .. K_BITS-1  (3 ops/bit).
+ * The counter width K_BITS is a compile-time constant per instantiation (1..MAX_BITS) so that
+ * the counter is fully unrolled into registers.
+ *
+ *     threshold(inputs, shifts, k, neg, zero, n_words) -> None
+ *
+ * inputs: sequence of buffers (>= n_words uint64 words each); shifts: bytes, one per input;
+ * k: the threshold; neg: writable buffer; zero: writable buffer or None. The GIL is released
+ * while the kernel runs.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_BITS 16 /* T < 2^16: up to 65,535 weighted planes, far beyond any cluster */
+#define LANES 4     /* words per vector: one AVX2 register, two SSE2 registers */
+
+typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
+
+/* Unaligned-safe vector load/store (memcpy compiles to one vector move). Macros, not
+ * functions: a vec_t passed by value across the avx2/default clones would change the ABI. */
+#define LOAD_VEC(dst, src) memcpy(&(dst), (src), sizeof(vec_t))
+#define STORE_VEC(dst, src) memcpy((dst), &(src), sizeof(vec_t))
+
+/* T > K and T == K from the counter bits, most significant first:
+ * at bit i, with kb = all-ones if bit i of K is set: gt |= eq & c_i & ~kb; eq &= ~(c_i ^ kb). */
+#define COMPARE(BITS)                                                           \
+    vec_t gt = {0}, eq = ~(vec_t){0};                                           \
+    for (int i = (BITS) - 1; i >= 0; i--) {                                     \
+        const vec_t kb = ((k >> i) & 1) ? ~(vec_t){0} : (vec_t){0};             \
+        gt |= eq & c[i] & ~kb;                                                  \
+        eq &= ~(c[i] ^ kb);                                                     \
+    }
+
+#define DEFINE_KERNEL(BITS)                                                                 \
+    __attribute__((target_clones("avx2", "default"))) static void kernel_##BITS(            \
+        const uint64_t *const *in, const uint8_t *shift, Py_ssize_t n_in, uint64_t k,       \
+        uint64_t *neg, uint64_t *zero, Py_ssize_t n_vec) {                                  \
+        for (Py_ssize_t w = 0; w < n_vec * LANES; w += LANES) {                             \
+            vec_t c[BITS];                                                                  \
+            for (int i = 0; i < (BITS); i++) c[i] = (vec_t){0};                             \
+            for (Py_ssize_t j = 0; j < n_in; j++) {                                         \
+                vec_t x;                        \
+                LOAD_VEC(x, in[j] + w);                                                     \
+                for (int i = 0; i < (BITS); i++) {                                          \
+                    if (i < shift[j]) continue;                                             \
+                    const vec_t t = c[i] & x;                                               \
+                    c[i] ^= x;                                                              \
+                    x = t;                                                                  \
+                }                                                                           \
+            }                                                                               \
+            COMPARE(BITS)                                                                   \
+            STORE_VEC(neg + w, gt);                                                         \
+            if (zero != NULL) STORE_VEC(zero + w, eq);                                      \
+        }                                                                                   \
+    }
+
+DEFINE_KERNEL(1)
+DEFINE_KERNEL(2)
+DEFINE_KERNEL(3)
+DEFINE_KERNEL(4)
+DEFINE_KERNEL(5)
+DEFINE_KERNEL(6)
+DEFINE_KERNEL(7)
+DEFINE_KERNEL(8)
+DEFINE_KERNEL(9)
+DEFINE_KERNEL(10)
+DEFINE_KERNEL(11)
+DEFINE_KERNEL(12)
+DEFINE_KERNEL(13)
+DEFINE_KERNEL(14)
+DEFINE_KERNEL(15)
+DEFINE_KERNEL(16)
+
+typedef void (*kernel_fn)(const uint64_t *const *, const uint8_t *, Py_ssize_t, uint64_t,
+                          uint64_t *, uint64_t *, Py_ssize_t);
+
+static const kernel_fn KERNELS[MAX_BITS + 1] = {
+    NULL,       kernel_1,  kernel_2,  kernel_3,  kernel_4,  kernel_5,  kernel_6,
+    kernel_7,   kernel_8,  kernel_9,  kernel_10, kernel_11, kernel_12, kernel_13,
+    kernel_14,  kernel_15, kernel_16,
+};
+
+/* The last n_words % LANES words go through the same kernel on zero-padded copies. */
+static void run_all(kernel_fn fn, const uint64_t *const *in, const uint8_t *shift,
+                    Py_ssize_t n_in, uint64_t k, uint64_t *neg, uint64_t *zero,
+                    Py_ssize_t n_words, uint64_t *pad /* (n_in + 2) * LANES words */) {
+    const Py_ssize_t n_vec = n_words / LANES, done = n_vec * LANES, rest = n_words - done;
+    fn(in, shift, n_in, k, neg, zero, n_vec);
+    if (rest == 0) return;
+    const uint64_t **tail = (const uint64_t **)(pad + (n_in + 2) * LANES);
+    for (Py_ssize_t j = 0; j < n_in; j++) {
+        memcpy(pad + j * LANES, in[j] + done, (size_t)rest * sizeof(uint64_t));
+        tail[j] = pad + j * LANES;
+    }
+    uint64_t *tneg = pad + n_in * LANES, *tzero = pad + (n_in + 1) * LANES;
+    fn(tail, shift, n_in, k, tneg, zero ? tzero : NULL, 1);
+    memcpy(neg + done, tneg, (size_t)rest * sizeof(uint64_t));
+    if (zero) memcpy(zero + done, tzero, (size_t)rest * sizeof(uint64_t));
+}
+
+static PyObject *threshold(PyObject *self, PyObject *args) {
+    PyObject *inputs, *zero_obj;
+    Py_buffer shift_view, neg_view, zero_view = {0};
+    unsigned long long k;
+    Py_ssize_t n_words;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oy*Kw*On", &inputs, &shift_view, &k, &neg_view, &zero_obj,
+                          &n_words))
+        return NULL;
+
+    PyObject *result = NULL, *seq = NULL;
+    Py_buffer *views = NULL;
+    const uint64_t **planes = NULL;
+    uint64_t *pad = NULL;
+    Py_ssize_t n_in = 0, n_acquired = 0;
+    int has_zero = zero_obj != Py_None;
+    const Py_ssize_t need = n_words * (Py_ssize_t)sizeof(uint64_t);
+    const uint8_t *shift = (const uint8_t *)shift_view.buf;
+    uint64_t total = 0;
+
+    if (has_zero && PyObject_GetBuffer(zero_obj, &zero_view, PyBUF_WRITABLE) < 0) {
+        has_zero = 0;
+        goto done;
+    }
+    if (n_words < 0 || neg_view.len < need || (has_zero && zero_view.len < need)) {
+        PyErr_SetString(PyExc_ValueError, "n_words is negative or an output buffer is short");
+        goto done;
+    }
+    seq = PySequence_Fast(inputs, "inputs must be a sequence of buffers");
+    if (seq == NULL) goto done;
+    n_in = PySequence_Fast_GET_SIZE(seq);
+    if (n_in != shift_view.len) {
+        PyErr_Format(PyExc_ValueError, "%zd inputs but %zd shifts", n_in, shift_view.len);
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < n_in; j++) {
+        if (shift[j] >= MAX_BITS) {
+            PyErr_Format(PyExc_ValueError, "shift %d is not below %d", shift[j], MAX_BITS);
+            goto done;
+        }
+        total += (uint64_t)1 << shift[j];
+    }
+    if (k > total) total = k;
+    int bits = 1;
+    while (bits < 64 && (total >> bits) != 0) bits++; /* bit length of max(sum weights, k) */
+    if (bits > MAX_BITS) {
+        PyErr_Format(PyExc_ValueError, "counter needs %d bits; at most %d", bits, MAX_BITS);
+        goto done;
+    }
+    views = PyMem_Calloc((size_t)n_in + 1, sizeof(Py_buffer));
+    planes = PyMem_Calloc((size_t)n_in + 1, sizeof(uint64_t *));
+    pad = PyMem_Calloc((size_t)(n_in + 2) * (LANES + 1), sizeof(uint64_t));
+    if (views == NULL || planes == NULL || pad == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; n_acquired < n_in; n_acquired++) {
+        Py_buffer *v = &views[n_acquired];
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, n_acquired), v,
+                               PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+        if (v->len < need) {
+            PyErr_Format(PyExc_ValueError, "input %zd is shorter than n_words words", n_acquired);
+            n_acquired++;
+            goto done;
+        }
+        planes[n_acquired] = (const uint64_t *)v->buf;
+    }
+
+    Py_BEGIN_ALLOW_THREADS
+    run_all(KERNELS[bits], planes, shift, n_in, (uint64_t)k, (uint64_t *)neg_view.buf,
+            has_zero ? (uint64_t *)zero_view.buf : NULL, n_words, pad);
+    Py_END_ALLOW_THREADS
+
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (Py_ssize_t j = 0; j < n_acquired; j++) PyBuffer_Release(&views[j]);
+    PyMem_Free(views);
+    PyMem_Free(planes);
+    PyMem_Free(pad);
+    Py_XDECREF(seq);
+    PyBuffer_Release(&shift_view);
+    PyBuffer_Release(&neg_view);
+    if (has_zero) PyBuffer_Release(&zero_view);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"threshold", threshold, METH_VARARGS,
+     "threshold(inputs, shifts, k, neg, zero, n_words): neg = (T > k), zero = (T == k) for "
+     "T = sum_i 2**shifts[i] * inputs[i], bit-sliced over uint64 words."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "election.votes._planes",
+    .m_doc = "Fused bit-sliced threshold counter for the packed majority.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__planes(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "MAX_BITS", MAX_BITS) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,147 @@
+"""Both threshold executors against a naive per-coordinate oracle, on arbitrary threshold forms.
+
+The executors compute neg = (T > k), zero = (T == k) with T = sum_i 2**shifts[i] * plane_i
+(election/votes/circuit.py ThresholdForm). The oracle unpacks every plane to one byte per bit
+and sums in int64, which is exactly what the executors must never do.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import numpy as np
+import pytest
+
+from election.errors import VoteFormatError
+from election.votes import majority, pack_ternary
+from election.votes.circuit import ThresholdForm, compile_majority, run
+from election.votes.majority import NATIVE_AVAILABLE, resolve_executor
+
+if NATIVE_AVAILABLE:
+    from election.votes import _planes  # type: ignore[attr-defined]
+
+needs_native = pytest.mark.skipif(
+    not NATIVE_AVAILABLE and os.environ.get("ELECTION_REQUIRE_NATIVE") != "1",
+    reason="native vote kernel not built (no C compiler at install time)",
+)
+
+
+def oracle(planes: list[np.ndarray], form: ThresholdForm) -> tuple[np.ndarray, np.ndarray]:
+    """(neg, zero) as (W,) uint64 from (W,) uint64 planes, by unpacking every bit."""
+    total = np.zeros(planes[0].size * 64, dtype=np.int64)  # (64 W,) int64
+    for plane, shift in zip(planes, form.shifts, strict=True):
+        bits = np.unpackbits(plane.view(np.uint8), bitorder="little")  # (64 W,) uint8
+        total += bits.astype(np.int64) << shift
+    pack = lambda b: np.packbits(b, bitorder="little").view(np.uint64)  # noqa: E731
+    return pack(total > form.k), pack(total == form.k)
+
+
+def random_case(rng: np.random.Generator, n_words: int) -> tuple[list[np.ndarray], ThresholdForm]:
+    n_in = int(rng.integers(1, 12))
+    shifts = tuple(int(s) for s in rng.integers(0, 3, size=n_in))
+    total = sum(1 << s for s in shifts)
+    # thresholds around the middle hit every comparison outcome; also the extremes
+    k = int(rng.choice([0, total, total // 2, int(rng.integers(0, total + 1))]))
+    density = float(rng.choice([0.02, 0.5, 0.98]))
+    planes = [
+        np.packbits(rng.random(64 * n_words) < density, bitorder="little").view(np.uint64)
+        for _ in range(n_in)
+    ]  # n_in x (n_words,) uint64
+    return planes, ThresholdForm(shifts=shifts, k=k, writes_zero=True)
+
+
+def run_numpy(planes: list[np.ndarray], form: ThresholdForm) -> tuple[np.ndarray, np.ndarray]:
+    prog, _ = compile_majority(form)
+    w = planes[0].size
+    neg, zero = np.empty(w, np.uint64), np.empty(w, np.uint64)
+    run(prog, planes, neg, zero, [np.empty(w, np.uint64) for _ in range(prog.n_scratch)])
+    return neg, zero
+
+
+def run_native(planes: list[np.ndarray], form: ThresholdForm) -> tuple[np.ndarray, np.ndarray]:
+    w = planes[0].size
+    neg, zero = np.full(w, 7, np.uint64), np.full(w, 7, np.uint64)
+    _planes.threshold(planes, bytes(form.shifts), form.k, neg, zero, w)
+    return neg, zero
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_numpy_gate_program_matches_the_oracle_on_random_threshold_forms(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    planes, form = random_case(rng, int(rng.integers(1, 9)))
+    for got, want in zip(run_numpy(planes, form), oracle(planes, form), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("n_words", [1, 3, 4, 5, 8, 13])  # around the 4-word vector width
+def test_native_kernel_matches_the_oracle_on_random_threshold_forms(
+    seed: int, n_words: int
+) -> None:
+    planes, form = random_case(np.random.default_rng(100 * seed + n_words), n_words)
+    for got, want in zip(run_native(planes, form), oracle(planes, form), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@needs_native
+def test_native_kernel_reads_unaligned_planes_and_skips_the_zero_output_when_none() -> None:
+    rng = np.random.default_rng(5)
+    planes, form = random_case(rng, 9)
+    raw = [np.empty(8 * 9 + 1, np.uint8) for _ in planes]
+    unaligned = []
+    for buf, plane in zip(raw, planes, strict=True):
+        buf[1:] = plane.view(np.uint8)
+        unaligned.append(buf[1:].view(np.uint64))  # (9,) uint64 at an odd address
+    assert not all(p.flags.aligned for p in unaligned)
+    neg = np.empty(9, np.uint64)
+    _planes.threshold(unaligned, bytes(form.shifts), form.k, neg, None, 9)
+    np.testing.assert_array_equal(neg, oracle(planes, form)[0])
+
+
+@needs_native
+def test_native_kernel_counts_wide_sums_without_overflow() -> None:
+    """300 planes of weight 2 need a 10-bit counter; k near the top exercises every bit."""
+    rng = np.random.default_rng(9)
+    planes = [rng.integers(0, 2**63, size=5, dtype=np.uint64) for _ in range(300)]
+    for k in (0, 299, 300, 301, 599, 600):
+        form = ThresholdForm(shifts=(1,) * 300, k=k, writes_zero=True)
+        for got, want in zip(run_native(planes, form), oracle(planes, form), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+@needs_native
+def test_native_kernel_rejects_malformed_calls() -> None:
+    plane = np.zeros(4, np.uint64)
+    out = np.empty(4, np.uint64)
+    with pytest.raises(ValueError, match="inputs but"):
+        _planes.threshold([plane, plane], b"\0", 1, out, None, 4)
+    with pytest.raises(ValueError, match="shorter"):
+        _planes.threshold([plane[:2]], b"\0", 0, out, None, 4)
+    with pytest.raises(ValueError, match="output buffer is short"):
+        _planes.threshold([plane], b"\0", 0, out[:2], None, 4)
+    with pytest.raises(ValueError, match="shift"):
+        _planes.threshold([plane], b"\x10", 0, out, None, 4)
+    with pytest.raises(ValueError, match="bits"):
+        _planes.threshold([plane], b"\0", 2**20, out, None, 4)
+    readonly = np.empty(4, np.uint64)
+    readonly.flags.writeable = False
+    with pytest.raises((TypeError, BufferError, ValueError)):
+        _planes.threshold([plane], b"\0", 0, readonly, None, 4)
+
+
+def test_executor_choice_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", "gpu")
+    with pytest.raises(VoteFormatError, match="ELECTION_VOTE_EXECUTOR"):
+        majority([pack_ternary(np.ones(3, np.int8))])
+    monkeypatch.delenv("ELECTION_VOTE_EXECUTOR")
+    assert resolve_executor("numpy") == "numpy"
+    assert resolve_executor() == ("native" if NATIVE_AVAILABLE else "numpy")
+    module = importlib.import_module(
+        "election.votes.majority"
+    )  # the package re-exports the function
+    monkeypatch.setattr(module, "NATIVE_AVAILABLE", False)
+    assert resolve_executor() == "numpy"
+    with pytest.raises(VoteFormatError, match="not built"):
+        resolve_executor("native")
