@@ -22,14 +22,25 @@
  * inputs: sequence of buffers (>= n_words uint64 words each); shifts: bytes, one per input;
  * k: the threshold; neg: writable buffer; zero: writable buffer or None. The GIL is released
  * while the kernel runs.
+ *
+ * Also the two zero-plane codecs of election/votes/packed.py (mask <-> sorted uint32 indices),
+ * word at a time instead of numpy's unpack-to-bytes: mask_to_indices, indices_to_mask.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
 
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the packed layout is read as little-endian words; use the numpy executor on this host"
+#endif
+
 #define MAX_BITS 16 /* T < 2^16: up to 65,535 weighted planes, far beyond any cluster */
+#define MAX_SHIFT 3 /* plane weights 1, 2, 4, 8 (the majority uses 1 and 2) */
 #define LANES 4     /* words per vector: one AVX2 register, two SSE2 registers */
+#ifndef PREFETCH_WORDS
+#define PREFETCH_WORDS 64 /* 8 cache lines ahead per plane: best of 16..1024 on the dev VM */
+#endif
 
 typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
 
@@ -37,6 +48,36 @@ typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
  * functions: a vec_t passed by value across the avx2/default clones would change the ABI. */
 #define LOAD_VEC(dst, src) memcpy(&(dst), (src), sizeof(vec_t))
 #define STORE_VEC(dst, src) memcpy((dst), &(src), sizeof(vec_t))
+
+/* x enters the counter at bit S: a ripple of half adders  t = c_i & x; c_i ^= x; x = t. */
+#define RIPPLE(S, BITS, x)                                                      \
+    for (int i_ = (S); i_ < (BITS); i_++) {                                     \
+        const vec_t t_ = c[i_] & (x);                                           \
+        c[i_] ^= (x);                                                           \
+        (x) = t_;                                                               \
+    }
+
+/* The planes of weight 2^S, two at a time through a full adder with counter bit S
+ * (s = c ^ x ^ y, carry = (c & x) | (y & (c ^ x)): 5 ops), the carry rippled from bit S + 1. */
+#define ADD_GROUP(S, BITS)                                                      \
+    if ((S) < (BITS)) {                                                         \
+        const uint64_t *const *p = in + first[S];                               \
+        Py_ssize_t j = 0;                                                       \
+        for (; j + 1 < count[S]; j += 2) {                                      \
+            vec_t x, y;                                                         \
+            LOAD_VEC(x, p[j] + w);                                              \
+            LOAD_VEC(y, p[j + 1] + w);                                          \
+            const vec_t t = c[S] ^ x;                                           \
+            vec_t carry = (c[S] & x) | (y & t);                                 \
+            c[S] = t ^ y;                                                       \
+            RIPPLE((S) + 1, BITS, carry)                                        \
+        }                                                                       \
+        if (j < count[S]) {                                                     \
+            vec_t x;                                                            \
+            LOAD_VEC(x, p[j] + w);                                              \
+            RIPPLE(S, BITS, x)                                                  \
+        }                                                                       \
+    }
 
 /* T > K and T == K from the counter bits, most significant first:
  * at bit i, with kb = all-ones if bit i of K is set: gt |= eq & c_i & ~kb; eq &= ~(c_i ^ kb). */
@@ -48,23 +89,22 @@ typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
         eq &= ~(c[i] ^ kb);                                                     \
     }
 
+/* in: the planes sorted by weight; those of weight 2^s are in[first[s] .. first[s]+count[s]). */
 #define DEFINE_KERNEL(BITS)                                                                 \
     __attribute__((target_clones("avx2", "default"))) static void kernel_##BITS(            \
-        const uint64_t *const *in, const uint8_t *shift, Py_ssize_t n_in, uint64_t k,       \
-        uint64_t *neg, uint64_t *zero, Py_ssize_t n_vec) {                                  \
+        const uint64_t *const *in, const Py_ssize_t *first, const Py_ssize_t *count,        \
+        uint64_t k, uint64_t *neg, uint64_t *zero, Py_ssize_t n_vec) {                      \
+        const Py_ssize_t n_in = first[MAX_SHIFT] + count[MAX_SHIFT];                        \
         for (Py_ssize_t w = 0; w < n_vec * LANES; w += LANES) {                             \
+            if ((w & 7) == 0 && w + PREFETCH_WORDS < n_vec * LANES)                         \
+                for (Py_ssize_t j = 0; j < n_in; j++)                                       \
+                    __builtin_prefetch(in[j] + w + PREFETCH_WORDS, 0, 0);                   \
             vec_t c[BITS];                                                                  \
             for (int i = 0; i < (BITS); i++) c[i] = (vec_t){0};                             \
-            for (Py_ssize_t j = 0; j < n_in; j++) {                                         \
-                vec_t x;                        \
-                LOAD_VEC(x, in[j] + w);                                                     \
-                for (int i = 0; i < (BITS); i++) {                                          \
-                    if (i < shift[j]) continue;                                             \
-                    const vec_t t = c[i] & x;                                               \
-                    c[i] ^= x;                                                              \
-                    x = t;                                                                  \
-                }                                                                           \
-            }                                                                               \
+            ADD_GROUP(0, BITS)                                                              \
+            ADD_GROUP(1, BITS)                                                              \
+            ADD_GROUP(2, BITS)                                                              \
+            ADD_GROUP(3, BITS)                                                              \
             COMPARE(BITS)                                                                   \
             STORE_VEC(neg + w, gt);                                                         \
             if (zero != NULL) STORE_VEC(zero + w, eq);                                      \
@@ -88,8 +128,8 @@ DEFINE_KERNEL(14)
 DEFINE_KERNEL(15)
 DEFINE_KERNEL(16)
 
-typedef void (*kernel_fn)(const uint64_t *const *, const uint8_t *, Py_ssize_t, uint64_t,
-                          uint64_t *, uint64_t *, Py_ssize_t);
+typedef void (*kernel_fn)(const uint64_t *const *, const Py_ssize_t *, const Py_ssize_t *,
+                          uint64_t, uint64_t *, uint64_t *, Py_ssize_t);
 
 static const kernel_fn KERNELS[MAX_BITS + 1] = {
     NULL,       kernel_1,  kernel_2,  kernel_3,  kernel_4,  kernel_5,  kernel_6,
@@ -98,11 +138,12 @@ static const kernel_fn KERNELS[MAX_BITS + 1] = {
 };
 
 /* The last n_words % LANES words go through the same kernel on zero-padded copies. */
-static void run_all(kernel_fn fn, const uint64_t *const *in, const uint8_t *shift,
-                    Py_ssize_t n_in, uint64_t k, uint64_t *neg, uint64_t *zero,
-                    Py_ssize_t n_words, uint64_t *pad /* (n_in + 2) * LANES words */) {
+static void run_all(kernel_fn fn, const uint64_t *const *in, const Py_ssize_t *first,
+                    const Py_ssize_t *count, Py_ssize_t n_in, uint64_t k, uint64_t *neg,
+                    uint64_t *zero, Py_ssize_t n_words,
+                    uint64_t *pad /* (n_in + 2) * LANES words, then n_in pointers */) {
     const Py_ssize_t n_vec = n_words / LANES, done = n_vec * LANES, rest = n_words - done;
-    fn(in, shift, n_in, k, neg, zero, n_vec);
+    fn(in, first, count, k, neg, zero, n_vec);
     if (rest == 0) return;
     const uint64_t **tail = (const uint64_t **)(pad + (n_in + 2) * LANES);
     for (Py_ssize_t j = 0; j < n_in; j++) {
@@ -110,7 +151,7 @@ static void run_all(kernel_fn fn, const uint64_t *const *in, const uint8_t *shif
         tail[j] = pad + j * LANES;
     }
     uint64_t *tneg = pad + n_in * LANES, *tzero = pad + (n_in + 1) * LANES;
-    fn(tail, shift, n_in, k, tneg, zero ? tzero : NULL, 1);
+    fn(tail, first, count, k, tneg, zero ? tzero : NULL, 1);
     memcpy(neg + done, tneg, (size_t)rest * sizeof(uint64_t));
     if (zero) memcpy(zero + done, tzero, (size_t)rest * sizeof(uint64_t));
 }
@@ -134,6 +175,7 @@ static PyObject *threshold(PyObject *self, PyObject *args) {
     const Py_ssize_t need = n_words * (Py_ssize_t)sizeof(uint64_t);
     const uint8_t *shift = (const uint8_t *)shift_view.buf;
     uint64_t total = 0;
+    Py_ssize_t count[MAX_SHIFT + 1] = {0}, first[MAX_SHIFT + 1] = {0}, next[MAX_SHIFT + 1];
 
     if (has_zero && PyObject_GetBuffer(zero_obj, &zero_view, PyBUF_WRITABLE) < 0) {
         has_zero = 0;
@@ -151,10 +193,11 @@ static PyObject *threshold(PyObject *self, PyObject *args) {
         goto done;
     }
     for (Py_ssize_t j = 0; j < n_in; j++) {
-        if (shift[j] >= MAX_BITS) {
-            PyErr_Format(PyExc_ValueError, "shift %d is not below %d", shift[j], MAX_BITS);
+        if (shift[j] > MAX_SHIFT) {
+            PyErr_Format(PyExc_ValueError, "shift %d is above %d", shift[j], MAX_SHIFT);
             goto done;
         }
+        count[shift[j]]++;
         total += (uint64_t)1 << shift[j];
     }
     if (k > total) total = k;
@@ -171,6 +214,8 @@ static PyObject *threshold(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
+    for (int s = 1; s <= MAX_SHIFT; s++) first[s] = first[s - 1] + count[s - 1];
+    memcpy(next, first, sizeof next);
     for (; n_acquired < n_in; n_acquired++) {
         Py_buffer *v = &views[n_acquired];
         if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, n_acquired), v,
@@ -181,11 +226,11 @@ static PyObject *threshold(PyObject *self, PyObject *args) {
             n_acquired++;
             goto done;
         }
-        planes[n_acquired] = (const uint64_t *)v->buf;
+        planes[next[shift[n_acquired]]++] = (const uint64_t *)v->buf; /* sorted by weight */
     }
 
     Py_BEGIN_ALLOW_THREADS
-    run_all(KERNELS[bits], planes, shift, n_in, (uint64_t)k, (uint64_t *)neg_view.buf,
+    run_all(KERNELS[bits], planes, first, count, n_in, (uint64_t)k, (uint64_t *)neg_view.buf,
             has_zero ? (uint64_t *)zero_view.buf : NULL, n_words, pad);
     Py_END_ALLOW_THREADS
 
@@ -203,7 +248,90 @@ done:
     return result;
 }
 
+/* mask_to_indices(mask, out, length) -> count: positions of the set bits of a little-bit-order
+ * uint8 plane that are < length, ascending, written to out (uint32 buffer); count = how many.
+ * Word at a time: ctz of the lowest set bit, then clear it. */
+static PyObject *mask_to_indices(PyObject *self, PyObject *args) {
+    Py_buffer mask, out;
+    unsigned long long length;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*w*K", &mask, &out, &length)) return NULL;
+    const uint8_t *bytes = (const uint8_t *)mask.buf;
+    uint32_t *dst = (uint32_t *)out.buf;
+    const Py_ssize_t cap = out.len / (Py_ssize_t)sizeof(uint32_t);
+    const Py_ssize_t n_bytes = mask.len;
+    Py_ssize_t count = 0;
+    int overflow = 0;
+    if (length > UINT32_MAX + 1ULL) {
+        PyErr_SetString(PyExc_ValueError, "length does not fit 32-bit indices");
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t at = 0; at < n_bytes && !overflow; at += 8) {
+        uint64_t word = 0;
+        memcpy(&word, bytes + at, (size_t)(n_bytes - at < 8 ? n_bytes - at : 8)); /* LE host */
+        while (word) {
+            const uint64_t pos = (uint64_t)at * 8 + (uint64_t)__builtin_ctzll(word);
+            word &= word - 1;
+            if (pos >= length) break;
+            if (count == cap) {
+                overflow = 1;
+                break;
+            }
+            dst[count++] = (uint32_t)pos;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (overflow) {
+        PyErr_SetString(PyExc_ValueError, "out is too small for the set bits of mask");
+        goto fail;
+    }
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&out);
+    return PyLong_FromSsize_t(count);
+fail:
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&out);
+    return NULL;
+}
+
+/* indices_to_mask(indices, mask): set bit i (little-bit order) of the uint8 plane mask for
+ * every uint32 index i; raises ValueError (mask unchanged past the bad index) if i is out of
+ * range. */
+static PyObject *indices_to_mask(PyObject *self, PyObject *args) {
+    Py_buffer idx, mask;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*w*", &idx, &mask)) return NULL;
+    const uint32_t *src = (const uint32_t *)idx.buf;
+    uint8_t *dst = (uint8_t *)mask.buf;
+    const Py_ssize_t n = idx.len / (Py_ssize_t)sizeof(uint32_t);
+    const uint64_t n_bits = (uint64_t)mask.len * 8;
+    Py_ssize_t bad = -1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; j < n; j++) {
+        uint32_t i;
+        memcpy(&i, src + j, sizeof i);
+        if (i >= n_bits) {
+            bad = j;
+            break;
+        }
+        dst[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&idx);
+    PyBuffer_Release(&mask);
+    if (bad >= 0) {
+        PyErr_Format(PyExc_ValueError, "index at position %zd is past the end of the mask", bad);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"mask_to_indices", mask_to_indices, METH_VARARGS,
+     "mask_to_indices(mask, out, length) -> count: set-bit positions < length into uint32 out."},
+    {"indices_to_mask", indices_to_mask, METH_VARARGS,
+     "indices_to_mask(indices, mask): set the bits listed by uint32 indices in a uint8 plane."},
     {"threshold", threshold, METH_VARARGS,
      "threshold(inputs, shifts, k, neg, zero, n_words): neg = (T > k), zero = (T == k) for "
      "T = sum_i 2**shifts[i] * inputs[i], bit-sliced over uint64 words."},
@@ -213,7 +341,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     .m_base = PyModuleDef_HEAD_INIT,
     .m_name = "election.votes._planes",
-    .m_doc = "Fused bit-sliced threshold counter for the packed majority.",
+    .m_doc = "Fused bit-sliced threshold counter for the packed majority; zero-plane codecs.",
     .m_size = -1,
     .m_methods = methods,
 };

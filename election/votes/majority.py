@@ -26,47 +26,21 @@ Nothing is unpacked to a byte per coordinate.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
 from election.errors import VoteFormatError
 from election.votes.circuit import ThresholdForm, compile_majority, run, threshold_form
+from election.votes import native
+from election.votes.native import EXECUTORS, NATIVE_AVAILABLE, Executor, resolve_executor
 from election.votes.packed import PackedVote, ZeroKind, choose_zero_encoding, sign_nbytes
+
+__all__ = ["CHUNK_WORDS", "EXECUTORS", "NATIVE_AVAILABLE", "Executor", "majority", "resolve_executor"]
 
 # Words per chunk: 4096 x 8 B = 32 KiB per plane; ~10 live planes fit the 512 KiB L2 per core
 # of the development machine (measured fastest among 1K..32K by `election bench votes`).
 CHUNK_WORDS = 4096
-
-try:
-    from election.votes import _planes  # type: ignore[attr-defined]
-except ImportError:  # built without a C compiler: the numpy executor does the same work
-    _planes = None
-
-Executor = Literal["auto", "native", "numpy"]
-EXECUTORS: tuple[Executor, ...] = ("auto", "native", "numpy")
-NATIVE_AVAILABLE = _planes is not None
-
-
-def resolve_executor(executor: Executor = "auto") -> Literal["native", "numpy"]:
-    """The executor ``majority`` will use; ``auto`` honours ELECTION_VOTE_EXECUTOR if set."""
-    if executor == "auto":
-        executor = os.environ.get("ELECTION_VOTE_EXECUTOR", "auto")  # type: ignore[assignment]
-        if executor not in EXECUTORS:
-            raise VoteFormatError(
-                f"ELECTION_VOTE_EXECUTOR={executor!r}; expected one of {', '.join(EXECUTORS)}"
-            )
-    if executor == "native" and not NATIVE_AVAILABLE:
-        raise VoteFormatError(
-            "the native vote executor is not built (no C compiler at install time); "
-            "reinstall with one, or use the numpy executor"
-        )
-    if executor == "auto":
-        return "native" if NATIVE_AVAILABLE else "numpy"
-    return executor
-
 
 def _words(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split a (nb,) uint8 plane into its full uint64 words and a zero-padded last word."""
@@ -96,8 +70,8 @@ def _run_native(
     form: ThresholdForm, inputs: list[np.ndarray], neg: np.ndarray, zero: np.ndarray
 ) -> None:
     """neg = (T > k), zero = (T == k) over (W,) uint64 planes in C, fused (GIL released)."""
-    assert _planes is not None
-    _planes.threshold(
+    assert native.planes is not None
+    native.planes.threshold(
         inputs, bytes(form.shifts), form.k, neg, zero if form.writes_zero else None, neg.size
     )
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from election.errors import VoteFormatError
+from election.votes import native
+from election.votes.native import resolve_executor
 
 # Largest length an INDICES encoding (uint32 indices) and the frame header can describe.
 MAX_LENGTH = 2**32 - 1
@@ -181,7 +183,17 @@ class PackedVote:
 
 
 def mask_to_indices(mask: np.ndarray, length: int) -> np.ndarray:
-    """Set bits of a little-bit-order plane, sorted: (zeros,) int64. Unpacks only nonzero bytes."""
+    """Set bits of a little-bit-order plane that are < length, sorted: (zeros,) int64."""
+    if resolve_executor() == "native":
+        assert native.planes is not None
+        out = np.empty(int(np.bitwise_count(mask).sum(dtype=np.int64)), dtype=np.uint32)
+        count = native.planes.mask_to_indices(mask, out, length)  # word at a time, ctz
+        return out[:count].astype(np.int64)
+    return _mask_to_indices_numpy(mask, length)
+
+
+def _mask_to_indices_numpy(mask: np.ndarray, length: int) -> np.ndarray:
+    """numpy version of :func:`mask_to_indices`; unpacks only the nonzero bytes."""
     full = mask.size // 8
     nz_words = np.flatnonzero(mask[: full * 8].view(np.uint64))  # scan 8 bytes at a time
     candidates = np.concatenate(
@@ -195,6 +207,17 @@ def mask_to_indices(mask: np.ndarray, length: int) -> np.ndarray:
 
 def indices_to_mask(indices: np.ndarray, length: int) -> np.ndarray:
     """Bit-plane with the given sorted, distinct coordinates set: (ceil(d/8),) uint8."""
+    in_range = indices.size and 0 <= int(indices[0]) and int(indices[-1]) < length  # sorted
+    if resolve_executor() == "native" and in_range:
+        assert native.planes is not None
+        mask = np.zeros(sign_nbytes(length), dtype=np.uint8)
+        native.planes.indices_to_mask(np.ascontiguousarray(indices, dtype=np.uint32), mask)
+        return mask
+    return _indices_to_mask_numpy(indices, length)
+
+
+def _indices_to_mask_numpy(indices: np.ndarray, length: int) -> np.ndarray:
+    """numpy version of :func:`indices_to_mask` (one reduceat over the distinct bytes)."""
     mask = np.zeros(sign_nbytes(length), dtype=np.uint8)
     if indices.size == 0:
         return mask

@@ -1,0 +1,43 @@
+"""The optional native module ``election.votes._planes`` and the choice of executor.
+
+``pip install`` compiles election/votes/_planes.c when a C compiler is present (setup.py marks
+it optional); without it every caller uses the numpy implementation of the same operation.
+Both are tested bit for bit against naive references. ELECTION_VOTE_EXECUTOR=native|numpy
+forces one (``auto``, the default, takes native when built).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Literal
+
+from election.errors import VoteFormatError
+
+planes: ModuleType | None
+try:
+    from election.votes import _planes as planes  # type: ignore[attr-defined]
+except ImportError:  # built without a C compiler
+    planes = None
+
+Executor = Literal["auto", "native", "numpy"]
+EXECUTORS: tuple[Executor, ...] = ("auto", "native", "numpy")
+NATIVE_AVAILABLE = planes is not None
+
+
+def resolve_executor(executor: Executor = "auto") -> Literal["native", "numpy"]:
+    """The executor to use; ``auto`` honours ELECTION_VOTE_EXECUTOR, then prefers native."""
+    if executor == "auto":
+        executor = os.environ.get("ELECTION_VOTE_EXECUTOR", "auto")  # type: ignore[assignment]
+        if executor not in EXECUTORS:
+            raise VoteFormatError(
+                f"ELECTION_VOTE_EXECUTOR={executor!r}; expected one of {', '.join(EXECUTORS)}"
+            )
+    if executor == "native" and not NATIVE_AVAILABLE:
+        raise VoteFormatError(
+            "the native vote executor is not built (no C compiler at install time); "
+            "reinstall with one, or use the numpy executor"
+        )
+    if executor == "auto":
+        return "native" if NATIVE_AVAILABLE else "numpy"
+    return executor
