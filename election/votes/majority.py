@@ -31,16 +31,24 @@ from collections.abc import Sequence
 import numpy as np
 
 from election.errors import VoteFormatError
-from election.votes.circuit import ThresholdForm, compile_majority, run, threshold_form
 from election.votes import native
+from election.votes.circuit import ThresholdForm, compile_majority, run, threshold_form
 from election.votes.native import EXECUTORS, NATIVE_AVAILABLE, Executor, resolve_executor
 from election.votes.packed import PackedVote, ZeroKind, choose_zero_encoding, sign_nbytes
 
-__all__ = ["CHUNK_WORDS", "EXECUTORS", "NATIVE_AVAILABLE", "Executor", "majority", "resolve_executor"]
+__all__ = [
+    "CHUNK_WORDS",
+    "EXECUTORS",
+    "NATIVE_AVAILABLE",
+    "Executor",
+    "majority",
+    "resolve_executor",
+]
 
 # Words per chunk: 4096 x 8 B = 32 KiB per plane; ~10 live planes fit the 512 KiB L2 per core
 # of the development machine (measured fastest among 1K..32K by `election bench votes`).
 CHUNK_WORDS = 4096
+
 
 def _words(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split a (nb,) uint8 plane into its full uint64 words and a zero-padded last word."""

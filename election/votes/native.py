@@ -8,17 +8,22 @@ forces one (``auto``, the default, takes native when built).
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 from typing import Literal
 
 from election.errors import VoteFormatError
 
-planes: ModuleType | None
-try:
-    from election.votes import _planes as planes  # type: ignore[attr-defined]
-except ImportError:  # built without a C compiler
-    planes = None
+
+def _load() -> ModuleType | None:
+    try:
+        return importlib.import_module("election.votes._planes")
+    except ImportError:  # built without a C compiler
+        return None
+
+
+planes = _load()  # the C module: threshold, mask_to_indices, indices_to_mask
 
 Executor = Literal["auto", "native", "numpy"]
 EXECUTORS: tuple[Executor, ...] = ("auto", "native", "numpy")

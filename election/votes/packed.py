@@ -207,7 +207,7 @@ def _mask_to_indices_numpy(mask: np.ndarray, length: int) -> np.ndarray:
 
 def indices_to_mask(indices: np.ndarray, length: int) -> np.ndarray:
     """Bit-plane with the given sorted, distinct coordinates set: (ceil(d/8),) uint8."""
-    in_range = indices.size and 0 <= int(indices[0]) and int(indices[-1]) < length  # sorted
+    in_range = indices.size and int(indices[0]) >= 0 and int(indices[-1]) < length  # sorted
     if resolve_executor() == "native" and in_range:
         assert native.planes is not None
         mask = np.zeros(sign_nbytes(length), dtype=np.uint8)

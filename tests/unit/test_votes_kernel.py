@@ -2,7 +2,8 @@
 
 The executors compute neg = (T > k), zero = (T == k) with T = sum_i 2**shifts[i] * plane_i
 (election/votes/circuit.py ThresholdForm). The oracle unpacks every plane to one byte per bit
-and sums in int64, which is exactly what the executors must never do.
+and sums in int64, which is exactly what the executors must never do. The zero-plane codecs
+(mask <-> sorted indices) are checked the same way for both implementations.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from election.errors import VoteFormatError
 from election.votes import majority, pack_ternary
 from election.votes.circuit import ThresholdForm, compile_majority, run
 from election.votes.majority import NATIVE_AVAILABLE, resolve_executor
+from election.votes.packed import indices_to_mask, mask_to_indices
 
 if NATIVE_AVAILABLE:
     from election.votes import _planes  # type: ignore[attr-defined]
@@ -143,3 +145,34 @@ def test_executor_choice_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_executor() == "numpy"
     with pytest.raises(VoteFormatError, match="not built"):
         resolve_executor("native")
+
+
+@pytest.mark.parametrize("executor", ["native", "numpy"])
+@pytest.mark.parametrize("length", [1, 7, 8, 9, 63, 64, 65, 1001, 70_003])
+@pytest.mark.parametrize("density", [0.0, 0.003, 0.3, 1.0])
+def test_zero_plane_codecs_match_the_unpacked_oracle(
+    executor: str, length: int, density: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if executor == "native" and not NATIVE_AVAILABLE:
+        pytest.skip("native vote kernel not built")
+    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", executor)
+    rng = np.random.default_rng(length)
+    bits = rng.random(length) < density  # (length,) bool
+    mask = np.packbits(bits, bitorder="little")  # (ceil(length/8),) uint8
+    expected = np.flatnonzero(bits)  # (zeros,) int64
+    got = mask_to_indices(mask, length)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(indices_to_mask(expected, length), mask)
+
+
+@needs_native
+def test_native_codecs_ignore_padding_bits_and_reject_bad_indices() -> None:
+    mask = np.array([0b1000_0001, 0xFF], dtype=np.uint8)  # 16 bits, length 10 keeps 0, 7, 8, 9
+    out = np.empty(16, np.uint32)
+    count = _planes.mask_to_indices(mask, out, 10)
+    assert out[:count].tolist() == [0, 7, 8, 9]
+    with pytest.raises(ValueError, match="too small"):
+        _planes.mask_to_indices(mask, np.empty(2, np.uint32), 16)
+    with pytest.raises(ValueError, match="past the end"):
+        _planes.indices_to_mask(np.array([3, 16], np.uint32), np.zeros(2, np.uint8))
