@@ -44,6 +44,15 @@
 
 typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
 
+/* On x86-64 each kernel is compiled twice, AVX2 and baseline SSE2, and the loader picks one per
+ * CPU (GCC/Clang function multiversioning); elsewhere, or with -DELECTION_NO_MULTIVERSION (the
+ * tests build the baseline that way), the compiler's default vector ISA. */
+#if defined(__x86_64__) && !defined(ELECTION_NO_MULTIVERSION)
+#define MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define MULTIVERSION
+#endif
+
 /* Unaligned-safe vector load/store (memcpy compiles to one vector move). Macros, not
  * functions: a vec_t passed by value across the avx2/default clones would change the ABI. */
 #define LOAD_VEC(dst, src) memcpy(&(dst), (src), sizeof(vec_t))
@@ -91,7 +100,7 @@ typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
 
 /* in: the planes sorted by weight; those of weight 2^s are in[first[s] .. first[s]+count[s]). */
 #define DEFINE_KERNEL(BITS)                                                                 \
-    __attribute__((target_clones("avx2", "default"))) static void kernel_##BITS(            \
+    MULTIVERSION static void kernel_##BITS(                                                 \
         const uint64_t *const *in, const Py_ssize_t *first, const Py_ssize_t *count,        \
         uint64_t k, uint64_t *neg, uint64_t *zero, Py_ssize_t n_vec) {                      \
         const Py_ssize_t n_in = first[MAX_SHIFT] + count[MAX_SHIFT];                        \

@@ -9,7 +9,14 @@ and sums in int64, which is exactly what the executors must never do. The zero-p
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import platform
+import shutil
+import subprocess
+import sysconfig
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -176,3 +183,33 @@ def test_native_codecs_ignore_padding_bits_and_reject_bad_indices() -> None:
         _planes.mask_to_indices(mask, np.empty(2, np.uint32), 16)
     with pytest.raises(ValueError, match="past the end"):
         _planes.indices_to_mask(np.array([3, 16], np.uint32), np.zeros(2, np.uint8))
+
+
+def _build_baseline_kernel(tmp_path: Path) -> ModuleType:
+    """Compile _planes.c without multiversioning and without AVX: the SSE2 path old CPUs take."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    source = Path(__file__).resolve().parents[2] / "election" / "votes" / "_planes.c"
+    target = tmp_path / f"_planes{sysconfig.get_config_var('EXT_SUFFIX')}"
+    cmd = [cc, "-O3", "-shared", "-fPIC", "-mno-avx", "-DELECTION_NO_MULTIVERSION"]
+    cmd += [f"-I{sysconfig.get_paths()['include']}", str(source), "-o", str(target)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    spec = importlib.util.spec_from_file_location("_planes", target)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the SSE2 baseline is x86-64 only")
+def test_baseline_sse2_build_of_the_kernel_matches_the_oracle(tmp_path: Path) -> None:
+    baseline = _build_baseline_kernel(tmp_path)
+    rng = np.random.default_rng(77)
+    for n_words in (1, 4, 5, 13, 64, 257):
+        planes, form = random_case(rng, n_words)
+        neg, zero = np.empty(n_words, np.uint64), np.empty(n_words, np.uint64)
+        baseline.threshold(planes, bytes(form.shifts), form.k, neg, zero, n_words)
+        want_neg, want_zero = oracle(planes, form)
+        np.testing.assert_array_equal(neg, want_neg)
+        np.testing.assert_array_equal(zero, want_zero)
