@@ -24,7 +24,8 @@
  * while the kernel runs.
  *
  * Also the two zero-plane codecs of election/votes/packed.py (mask <-> sorted uint32 indices),
- * word at a time instead of numpy's unpack-to-bytes: mask_to_indices, indices_to_mask.
+ * word at a time instead of numpy's unpack-to-bytes: mask_to_indices, indices_to_mask; and
+ * count_indices, which sums many sparse zero lists into a few counter planes for threshold().
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,7 +37,7 @@
 #endif
 
 #define MAX_BITS 16 /* T < 2^16: up to 65,535 weighted planes, far beyond any cluster */
-#define MAX_SHIFT 3 /* plane weights 1, 2, 4, 8 (the majority uses 1 and 2) */
+#define MAX_SHIFT 7 /* plane weights 1 .. 128: votes use 1 and 2, count_indices planes more */
 #define LANES 4     /* words per vector: one AVX2 register, two SSE2 registers */
 #ifndef PREFETCH_WORDS
 #define PREFETCH_WORDS 64 /* 8 cache lines ahead per plane: best of 16..1024 on the dev VM */
@@ -114,6 +115,10 @@ typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
             ADD_GROUP(1, BITS)                                                              \
             ADD_GROUP(2, BITS)                                                              \
             ADD_GROUP(3, BITS)                                                              \
+            ADD_GROUP(4, BITS)                                                              \
+            ADD_GROUP(5, BITS)                                                              \
+            ADD_GROUP(6, BITS)                                                              \
+            ADD_GROUP(7, BITS)                                                              \
             COMPARE(BITS)                                                                   \
             STORE_VEC(neg + w, gt);                                                         \
             if (zero != NULL) STORE_VEC(zero + w, eq);                                      \
@@ -336,7 +341,81 @@ static PyObject *indices_to_mask(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* count_indices(lists, planes): add 1 at every index of every list (uint32 buffers) into the
+ * bit-sliced counter planes[0..q) (uint64 buffers, LSB plane first, zeroed by the caller): per
+ * index, a ripple of half adders on one word. Raises ValueError if an index is past the planes
+ * or the counter overflows q bits. The counter then enters threshold() as q planes of weights
+ * 1, 2, 4, ... instead of one zero plane per sparse vote. */
+#define MAX_COUNT_PLANES 16
+static PyObject *count_indices(PyObject *self, PyObject *args) {
+    PyObject *lists, *planes_obj, *result = NULL, *lseq = NULL, *pseq = NULL;
+    Py_buffer pviews[MAX_COUNT_PLANES];
+    uint64_t *plane[MAX_COUNT_PLANES];
+    Py_ssize_t q = 0, n_acquired = 0, n_words = PY_SSIZE_T_MAX;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &lists, &planes_obj)) return NULL;
+    lseq = PySequence_Fast(lists, "lists must be a sequence of buffers");
+    pseq = PySequence_Fast(planes_obj, "planes must be a sequence of buffers");
+    if (lseq == NULL || pseq == NULL) goto done;
+    q = PySequence_Fast_GET_SIZE(pseq);
+    if (q < 1 || q > MAX_COUNT_PLANES) {
+        PyErr_Format(PyExc_ValueError, "need 1..%d counter planes, got %zd", MAX_COUNT_PLANES, q);
+        goto done;
+    }
+    for (; n_acquired < q; n_acquired++) {
+        Py_buffer *v = &pviews[n_acquired];
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(pseq, n_acquired), v,
+                               PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+            goto done;
+        plane[n_acquired] = (uint64_t *)v->buf;
+        const Py_ssize_t words = v->len / (Py_ssize_t)sizeof(uint64_t);
+        if (words < n_words) n_words = words;
+    }
+    for (Py_ssize_t l = 0; l < PySequence_Fast_GET_SIZE(lseq); l++) {
+        Py_buffer iv;
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(lseq, l), &iv, PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+        const uint8_t *src = (const uint8_t *)iv.buf;
+        const Py_ssize_t n = iv.len / (Py_ssize_t)sizeof(uint32_t);
+        int error = 0; /* 1: index out of range, 2: counter overflow */
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t j = 0; j < n && !error; j++) {
+            uint32_t i;
+            memcpy(&i, src + j * (Py_ssize_t)sizeof i, sizeof i);
+            const Py_ssize_t w = (Py_ssize_t)(i >> 6);
+            if (w >= n_words) {
+                error = 1;
+                break;
+            }
+            uint64_t carry = (uint64_t)1 << (i & 63);
+            for (Py_ssize_t p = 0; p < q && carry; p++) {
+                const uint64_t old = plane[p][w];
+                plane[p][w] = old ^ carry;
+                carry &= old;
+            }
+            if (carry) error = 2;
+        }
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&iv);
+        if (error) {
+            PyErr_Format(PyExc_ValueError, error == 1 ? "list %zd has an index past the planes"
+                                                      : "list %zd overflows the counter planes",
+                         l);
+            goto done;
+        }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (Py_ssize_t j = 0; j < n_acquired; j++) PyBuffer_Release(&pviews[j]);
+    Py_XDECREF(lseq);
+    Py_XDECREF(pseq);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"count_indices", count_indices, METH_VARARGS,
+     "count_indices(lists, planes): add 1 at every uint32 index into a bit-sliced counter."},
     {"mask_to_indices", mask_to_indices, METH_VARARGS,
      "mask_to_indices(mask, out, length) -> count: set-bit positions < length into uint32 out."},
     {"indices_to_mask", indices_to_mask, METH_VARARGS,
@@ -357,7 +436,8 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__planes(void) {
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddIntConstant(m, "MAX_BITS", MAX_BITS) < 0) {
+    if (m != NULL && (PyModule_AddIntConstant(m, "MAX_BITS", MAX_BITS) < 0 ||
+                      PyModule_AddIntConstant(m, "MAX_SHIFT", MAX_SHIFT) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

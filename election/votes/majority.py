@@ -15,7 +15,9 @@ even m only, 0 iff N = m/2. :func:`election.votes.circuit.threshold_form` states
 Two executors compute the same threshold, bit-identically:
 
 - ``native``: the C kernel ``election.votes._planes`` keeps the bit-sliced counter in vector
-  registers, so each vote plane is read once and the kernel runs near memory bandwidth;
+  registers, so each vote plane is read once and the kernel runs near memory bandwidth; the
+  zero index lists of sparse votes are first summed into a few counter planes (weights 1, 2,
+  4, ...) instead of one zero plane per vote;
 - ``numpy``: :mod:`election.votes.circuit` compiles the threshold to a gate program replayed with
   one ufunc call per gate on chunks of ``CHUNK_WORDS`` words (the counter stays in L2).
 
@@ -74,13 +76,57 @@ def _all_zero(length: int) -> PackedVote:
     return PackedVote(length=length, sign_bits=np.zeros_like(mask), zero_kind=kind, zero_data=data)
 
 
+def _plane_inputs(present: list[PackedVote]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every vote's sign plane, then its zero plane if any (threshold_form's input order)."""
+    planes = []  # per input plane: ((nb // 8,), (1,)) uint64
+    for v in present:
+        planes.append(_words(v.sign_bits))
+        if (z := v.zero_mask()) is not None:
+            planes.append(_words(z))
+    return planes
+
+
+def _native_inputs(
+    present: list[PackedVote], form: ThresholdForm, n_words: int
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[int, ...]]:
+    """Planes and their weight shifts for the native kernel: the same T as ``form``.
+
+    Sparse votes (zero index lists) do not get one 1-bit zero plane each: their lists are
+    summed into a bit-sliced counter of q = bit_length(#sparse) planes of weights 1, 2, 4, ...
+    (``count_indices``), so the kernel reads q planes instead of #sparse.
+    """
+    assert native.planes is not None
+    sparse = [v for v in present if v.zero_kind == ZeroKind.INDICES]
+    if len(sparse) < 2 or len(sparse).bit_length() > native.planes.MAX_SHIFT + 1:
+        return _plane_inputs(present), form.shifts
+    sign_shift = form.shifts[0]  # the same for every sign plane
+    planes, shifts = [], []
+    for v in present:
+        planes.append(_words(v.sign_bits))
+        shifts.append(sign_shift)
+        if v.zero_kind == ZeroKind.MASK:
+            planes.append(_words(v.zero_data))
+            shifts.append(0)
+    counter = np.zeros((len(sparse).bit_length(), n_words), dtype=np.uint64)  # (q, W) uint64
+    native.planes.count_indices([v.zero_data for v in sparse], list(counter))
+    nb = sign_nbytes(present[0].length)
+    for i, plane in enumerate(counter):
+        planes.append(_words(plane.view(np.uint8)[:nb]))
+        shifts.append(i)
+    return planes, tuple(shifts)
+
+
 def _run_native(
-    form: ThresholdForm, inputs: list[np.ndarray], neg: np.ndarray, zero: np.ndarray
+    form: ThresholdForm,
+    shifts: tuple[int, ...],
+    inputs: list[np.ndarray],
+    neg: np.ndarray,
+    zero: np.ndarray,
 ) -> None:
     """neg = (T > k), zero = (T == k) over (W,) uint64 planes in C, fused (GIL released)."""
     assert native.planes is not None
     native.planes.threshold(
-        inputs, bytes(form.shifts), form.k, neg, zero if form.writes_zero else None, neg.size
+        inputs, bytes(shifts), form.k, neg, zero if form.writes_zero else None, neg.size
     )
 
 
@@ -122,14 +168,13 @@ def majority(
     if not present:
         return _all_zero(d)
     nb = sign_nbytes(d)
-    form = threshold_form(tuple(v.zero_kind != ZeroKind.NONE for v in present))
-    planes = []  # per input plane: ((nb // 8,), (1,)) uint64, in threshold_form's input order
-    for v in present:
-        planes.append(_words(v.sign_bits))
-        if (z := v.zero_mask()) is not None:
-            planes.append(_words(z))
-
     n_words = (nb + 7) // 8
+    form = threshold_form(tuple(v.zero_kind != ZeroKind.NONE for v in present))
+    if use == "native":
+        planes, shifts = _native_inputs(present, form, n_words)
+    else:
+        planes, shifts = _plane_inputs(present), form.shifts
+
     out_neg = np.empty(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64
     out_zero = np.zeros(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64, stays 0 if unwritten
     full = nb // 8  # words wholly inside the sign planes; the last partial word is padded
@@ -139,7 +184,7 @@ def majority(
     for part, at in parts:
         inputs = [p[part] for p in planes]
         if use == "native":
-            _run_native(form, inputs, out_neg[at], out_zero[at])
+            _run_native(form, shifts, inputs, out_neg[at], out_zero[at])
         else:
             _run_numpy(form, inputs, out_neg[at], out_zero[at])
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from election.errors import VoteFormatError
-from election.votes import majority, pack_ternary
+from election.votes import ZeroKind, majority, majority_naive, pack_ternary
 from election.votes.circuit import ThresholdForm, compile_majority, run
 from election.votes.majority import NATIVE_AVAILABLE, resolve_executor
 from election.votes.packed import indices_to_mask, mask_to_indices
@@ -213,3 +213,52 @@ def test_baseline_sse2_build_of_the_kernel_matches_the_oracle(tmp_path: Path) ->
         want_neg, want_zero = oracle(planes, form)
         np.testing.assert_array_equal(neg, want_neg)
         np.testing.assert_array_equal(zero, want_zero)
+
+
+@needs_native
+@pytest.mark.parametrize("n_lists", [1, 2, 3, 7, 15, 16, 100])
+def test_count_indices_builds_the_bit_sliced_count_of_the_lists(n_lists: int) -> None:
+    rng = np.random.default_rng(n_lists)
+    d = 64 * 9 + 13
+    lists = [
+        np.sort(rng.choice(d, size=int(rng.integers(0, 60)), replace=False)) for _ in range(n_lists)
+    ]
+    q = n_lists.bit_length()
+    counter = np.zeros((q, (d + 63) // 64), dtype=np.uint64)  # (q, W) uint64
+    _planes.count_indices([idx.astype("<u4") for idx in lists], list(counter))
+    counts = np.bincount(
+        np.concatenate([*lists, np.zeros(0, np.int64)]).astype(np.int64), minlength=d
+    )
+    for bit in range(q):
+        plane_bits = np.unpackbits(counter[bit].view(np.uint8), bitorder="little")[:d]
+        np.testing.assert_array_equal(plane_bits, (counts >> bit) & 1)
+
+
+@needs_native
+def test_count_indices_rejects_out_of_range_indices_and_overflow() -> None:
+    planes = [np.zeros(2, np.uint64)]
+    with pytest.raises(ValueError, match="past the planes"):
+        _planes.count_indices([np.array([128], "<u4")], planes)
+    with pytest.raises(ValueError, match="overflows"):
+        _planes.count_indices([np.array([5], "<u4")] * 2, [np.zeros(2, np.uint64)])
+    with pytest.raises(ValueError, match="counter planes"):
+        _planes.count_indices([], [])
+
+
+@pytest.mark.parametrize("executor", ["native", "numpy"])
+@pytest.mark.parametrize("n_sparse", [2, 15, 16, 255, 256])  # 256 needs 9 counter planes: fallback
+def test_majority_of_many_sparse_votes_matches_the_naive_reference(
+    executor: str, n_sparse: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if executor == "native" and not NATIVE_AVAILABLE:
+        pytest.skip("native vote kernel not built")
+    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", executor)
+    rng = np.random.default_rng(n_sparse)
+    d = 64 * 40 + 5
+    signs = rng.choice(np.array([-1, 1], np.int8), size=(n_sparse + 3, d))  # (m, d) int8
+    for row in signs[:n_sparse]:
+        row[rng.choice(d, size=3, replace=False)] = 0  # 3 zeros: an index list
+    signs[n_sparse, : d // 2] = 0  # one mask vote; the last two stay dense
+    votes = [pack_ternary(s) for s in signs]
+    assert votes[0].zero_kind == ZeroKind.INDICES and votes[n_sparse].zero_kind == ZeroKind.MASK
+    assert majority(votes) == majority_naive(votes)
