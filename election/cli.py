@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from election.errors import ElectionError
+from election.votes.native import resolve_executor
 
 # Subcommand modules, in the order `election --help` lists them. A module missing from a
 # partial install is skipped so the rest of the CLI keeps working.
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        resolve_executor()  # a bad ELECTION_VOTE_EXECUTOR fails now, not at the first vote
         return int(args.func(args) or 0)
     except ElectionError as exc:
         print(f"election: error: {exc}", file=sys.stderr)

@@ -21,6 +21,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from election import cli
 from election.errors import VoteFormatError
 from election.votes import ZeroKind, majority, majority_naive, pack_ternary
 from election.votes.circuit import ThresholdForm, compile_majority, run
@@ -262,3 +263,15 @@ def test_majority_of_many_sparse_votes_matches_the_naive_reference(
     votes = [pack_ternary(s) for s in signs]
     assert votes[0].zero_kind == ZeroKind.INDICES and votes[n_sparse].zero_kind == ZeroKind.MASK
     assert majority(votes) == majority_naive(votes)
+
+
+def test_cli_rejects_a_bad_executor_before_running_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", "gpu")
+    assert cli.main(["bench", "votes", "--n", "3", "--d", "10", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing ran
+    assert captured.err.strip().splitlines() == [
+        "election: error: ELECTION_VOTE_EXECUTOR='gpu'; expected one of auto, native, numpy"
+    ]
