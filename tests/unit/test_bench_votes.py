@@ -1,0 +1,44 @@
+"""`election bench votes`: one JSON object, both executors agree with unpack-and-sum, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from election import cli
+from election.votes.majority import resolve_executor
+
+
+@pytest.mark.parametrize("extra", [[], ["--cold", "--zeros-frac", "0.01"], ["--executor", "numpy"]])
+def test_bench_votes_prints_one_json_object_with_matching_results(
+    extra: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "votes", "--n", "5", "--d", "10007", "--repeat", "2", "--json", *extra]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert result["same_result"] is True
+    assert result["n"] == 5 and result["d"] == 10007
+    dense_bytes = 5 * (10007 + 7) // 8
+    if "--zeros-frac" in extra:
+        assert result["packed_bytes"] > dense_bytes  # zero encodings add payload
+    else:
+        assert result["packed_bytes"] == dense_bytes
+    expected = "numpy" if "numpy" in extra else resolve_executor()
+    assert result["executor"] == expected
+    assert result["cold_caches"] is ("--cold" in extra)
+    for key in ("majority_ms", "numpy_executor_ms", "naive_ms", "gbytes_per_s", "speedup_vs_naive"):
+        assert result[key] > 0
+
+
+@pytest.mark.parametrize(
+    "bad", [["--n", "0"], ["--d", "0"], ["--repeat", "0"], ["--zeros-frac", "1.5"]]
+)
+def test_bench_votes_rejects_bad_arguments_in_one_line(
+    bad: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["bench", "votes", *bad]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("election: error:")
