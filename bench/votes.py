@@ -26,7 +26,6 @@ from election.errors import ConfigError, VoteFormatError
 from election.votes import PackedVote, majority, majority_naive, pack_ternary
 from election.votes.majority import EXECUTORS, resolve_executor
 
-
 # Larger than the last-level cache of common servers (32 MiB L3 on the development VM).
 EVICT_BYTES = 64 * 2**20
 

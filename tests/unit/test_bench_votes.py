@@ -21,7 +21,7 @@ def test_bench_votes_prints_one_json_object_with_matching_results(
     result = json.loads(lines[0])
     assert result["same_result"] is True
     assert result["n"] == 5 and result["d"] == 10007
-    dense_bytes = 5 * (10007 + 7) // 8
+    dense_bytes = 5 * ((10007 + 7) // 8)  # 5 votes of ceil(d/8) bytes
     if "--zeros-frac" in extra:
         assert result["packed_bytes"] > dense_bytes  # zero encodings add payload
     else:
