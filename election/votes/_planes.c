@@ -12,10 +12,12 @@
  *
  * Unlike the numpy executor of the same computation (circuit.py: one pass over memory per
  * gate), the counter lives in vector registers: every plane is read exactly once and nothing
- * else touches memory, so the kernel runs at about memory bandwidth. Adding a plane x at bit s
- * is a ripple of half adders,  t = c_k & x; c_k ^= x; x = t  for k = s .. K_BITS-1  (3 ops/bit).
- * The counter width K_BITS is a compile-time constant per instantiation (1..MAX_BITS) so that
- * the counter is fully unrolled into registers.
+ * else touches memory, so the kernel runs at about memory bandwidth. Planes of equal weight 2^s
+ * enter two at a time through a full adder with counter bit s (5 ops), whose carry then ripples
+ * up through half adders  t = c_k & x; c_k ^= x; x = t  (k = s+1 .. K_BITS-1); an odd plane
+ * out ripples from bit s. The counter width K_BITS is a compile-time constant per instantiation
+ * (1..MAX_BITS) so that the counter is fully unrolled into registers; each plane is prefetched
+ * PREFETCH_WORDS ahead (with 15-30 input streams the hardware prefetchers alone fall behind).
  *
  *     threshold(inputs, shifts, k, neg, zero, n_words) -> None
  *
