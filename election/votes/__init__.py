@@ -1,7 +1,8 @@
 """Ternary sign votes: bit-packed layout, the packed majority and the naive references.
 
 See :mod:`election.votes.packed` for the wire layout and :mod:`election.votes.majority` for the
-bit-sliced aggregation. The torch helpers live in :mod:`election.votes.torch_ops` (imported
+bit-sliced aggregation (run by the optional C kernel ``_planes`` or by numpy, chosen in
+:mod:`election.votes.native`). The torch helpers live in :mod:`election.votes.torch_ops` (imported
 lazily here so that the numpy-only parts load without torch).
 """
 
