@@ -24,5 +24,6 @@ echo "setup: installing the project into .venv (first run takes a few minutes)" 
   | awk '/BuildBackendWarning: Editable installation/ {skip = 1} !skip && !/is ignored: it is neither/; /with strategy, WheelFile/ {skip = 0}' || true
 .venv/bin/python -c "import election, torch, numpy"
 .venv/bin/python -c "from election.votes.majority import NATIVE_AVAILABLE as ok; ok or print(
-    'setup: no C compiler found; the packed majority uses its numpy executor (slower)')" >&2
+    'setup: no C compiler found; the packed majority uses its numpy executor (slower).'
+    ' With a compiler installed, .venv/bin/pip install -e . builds the native kernel.')" >&2
 touch "$stamp"
