@@ -51,7 +51,9 @@ def pack_ternary_torch(signs: torch.Tensor) -> PackedVote:
     if zero_count == 0:
         return PackedVote(length=d, sign_bits=sign_bits)
     if 4 * zero_count < sign_nbytes(d):
-        idx = torch.nonzero(zero).flatten().cpu().numpy()  # (zeros,) int64: d may exceed 2**31
+        wide = d > 2**31  # int32 (4 bytes per zero across PCIe) unless an index needs more
+        idx_t = torch.nonzero(zero).flatten().to(torch.int64 if wide else torch.int32)
+        idx = idx_t.cpu().numpy()  # (zeros,) int32 or int64
         data = idx.astype("<u4").view(np.uint8)
         return PackedVote(length=d, sign_bits=sign_bits, zero_kind=ZeroKind.INDICES, zero_data=data)
     mask = _pack_bits(zero)
