@@ -200,14 +200,14 @@ def threshold_form(has_zero: tuple[bool, ...]) -> ThresholdForm:
 
 
 @functools.lru_cache(maxsize=256)
-def compile_majority(form: ThresholdForm) -> tuple[Program, bool]:
-    """Gate program for a threshold form (inputs in the form's order); (program, writes_zero)."""
+def compile_majority(form: ThresholdForm) -> Program:
+    """Gate program for a threshold form (inputs in the form's order)."""
     bld = _Builder(len(form.shifts))
     lt, gt = _compare(bld, _count(bld, list(enumerate(form.shifts))), form.k)
     outputs = {0: gt}
     if form.writes_zero:
         outputs[1] = bld.not_(bld.or_(lt, gt))
-    return _allocate(bld, outputs), form.writes_zero
+    return _allocate(bld, outputs)
 
 
 _UFUNCS: dict[int, Callable[..., np.ndarray]] = {

@@ -134,7 +134,7 @@ def _run_numpy(
     form: ThresholdForm, inputs: list[np.ndarray], neg: np.ndarray, zero: np.ndarray
 ) -> None:
     """The same threshold as a compiled gate program, one ufunc call per gate per chunk."""
-    prog, _ = compile_majority(form)
+    prog = compile_majority(form)
     scratch = [np.empty(min(CHUNK_WORDS, neg.size), dtype=np.uint64) for _ in range(prog.n_scratch)]
     for lo in range(0, neg.size, CHUNK_WORDS):
         at = slice(lo, min(lo + CHUNK_WORDS, neg.size))

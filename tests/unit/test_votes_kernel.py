@@ -62,7 +62,7 @@ def random_case(rng: np.random.Generator, n_words: int) -> tuple[list[np.ndarray
 
 
 def run_numpy(planes: list[np.ndarray], form: ThresholdForm) -> tuple[np.ndarray, np.ndarray]:
-    prog, _ = compile_majority(form)
+    prog = compile_majority(form)
     w = planes[0].size
     neg, zero = np.empty(w, np.uint64), np.empty(w, np.uint64)
     run(prog, planes, neg, zero, [np.empty(w, np.uint64) for _ in range(prog.n_scratch)])
