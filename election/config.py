@@ -54,6 +54,7 @@ class TrainConfig:
     )
     worker_noise_std: float = 0.0  # std * N(0, 1) per (honest worker, partition): --variance
     recompute: bool = False  # recompute every assigned partition per worker, as the paper's main.py
+    augment: bool = False  # CIFAR-10: random crop (pad 4) + flip per training sample (main.py)
     # --- optimisation ---
     optimizer: str = "master-momentum"  # master-momentum (CIFAR) | partition-momentum (Amazon)
     lr: float = 1e-3  # digits: signSGD step size (with momentum 0.9 the effective step is 1e-2)
@@ -123,6 +124,12 @@ class TrainConfig:
         _require(self.eval_every >= 1, "eval_every", self.eval_every, "must be at least 1")
         _require(self.noise_variance >= 0, "noise_variance", self.noise_variance, "must be >= 0")
         _check_worker_noise(self)
+        _require(
+            not self.augment or self.dataset == "cifar10",
+            "augment",
+            self.augment,
+            "is the official CIFAR-10 augmentation; it needs dataset=cifar10",
+        )
         _require(self.threads >= 0, "threads", self.threads, "must be >= 0")
         _require(
             self.code in CODE_NAMES or self.code.startswith("file:"),
@@ -182,6 +189,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "weight_decay": 1e-4,  # paper, CIFAR-10
         "partition_size": 24,  # batch 120 at n = 5
         "epochs": 100,
+        "augment": True,  # paper's main.py:65-70: RandomCrop(32, 4) + RandomHorizontalFlip
         "threads": 0,  # ResNets use every core
         "eval_every": 200,
     },

@@ -64,6 +64,12 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="recompute every assigned partition per worker (the paper's cost)",
     )
+    g.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="CIFAR-10 crop + flip augmentation (default on for cifar10, as main.py)",
+    )
     g = parser.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=OPTIMIZERS)
     g.add_argument("--lr", type=float)

@@ -13,7 +13,8 @@ winning Kaggle entries did. Pipeline, over all 32,769 rows of ``train.csv`` (lab
 Each sample is stored as its C active feature indices, an int64 row of length 129, so
 ``w . onehot(x) = w[x].sum()``. With threshold 3 the one-hot width is 263,372 (the paper's
 ~263k). The official code's variant (``load_amazon_seed``, the seed protocol) puts values seen
-once and values seen twice into two separate buckets: 263,500 features, as its comment says. The first 26,325 rows train, the remaining 6,444 test; the metric is ROC AUC.
+once and values seen twice into two separate buckets: 263,500 features, as its comment says.
+The first 26,325 rows train, the remaining 6,444 test; the metric is ROC AUC.
 Encoding takes well under a second, so nothing is cached.
 """
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from election.config import TrainConfig
 from election.data import Dataset
+from election.training.augment import train_inputs
 from election.training.batches import mix_seed, partition_indices
 from election.training.optimizers import PartitionMomentum
 
@@ -81,7 +82,7 @@ class PartitionComputer:
         out: dict[int, torch.Tensor] = {}
         for i in sorted(set(partitions)):
             idx = partition_indices(batch, self.cfg.n, i)
-            x = self.dataset.train_x[idx].to(self.device)
+            x = train_inputs(self.cfg, self.dataset, step, idx).to(self.device)
             y = self.dataset.train_y[idx].to(self.device)
             grad, loss = partition_gradient(self.model, x, y)
             self.last_losses[i] = loss

@@ -69,9 +69,10 @@ def build_code(cfg: TrainConfig) -> AllocationCode:
 
 
 def _ids(noun: str, ids: tuple[int, ...]) -> str:
-    """"worker 3 holds" / "workers 3, 5 hold"; "partition 2 is held" / "partitions 2, 4 are held"."""
+    """ "worker 3 holds", "workers 3, 5 hold", "partition 2 is held", "partitions 2, 4 are held"."""
     many = len(ids) > 1
-    verb = ("hold" if many else "holds") if noun == "worker" else ("are held" if many else "is held")
+    verbs = {"worker": ("holds", "hold"), "partition": ("is held", "are held")}
+    verb = verbs[noun][many]
     return f"{noun}{'s' if many else ''} {', '.join(map(str, ids))} {verb}"
 
 

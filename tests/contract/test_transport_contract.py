@@ -17,8 +17,10 @@ from election.config import TrainConfig, build_config
 from election.training.loop import train_inprocess
 from election.training.setup import prepare
 from tests.contract.runners import E2E_TRANSPORTS, RUNNERS
+from tests.unit.test_augment import write_tiny_cifar
 
 GAPPY = "file:<gappy>"  # replaced by a matrix file written in the case's folder
+TINY_CIFAR = "<tiny-cifar>"  # replaced by a folder of CIFAR pickles written there
 BASE = {"dataset": "digits", "num_train": 300, "steps": 6, "threads": 1, "eval_every": 3}
 CASES: dict[str, dict[str, Any]] = {
     "uncoded-random": {"code": "uncoded", "attack": "random"},
@@ -39,6 +41,15 @@ CASES: dict[str, dict[str, Any]] = {
         "code": GAPPY,
         "attack": "directional",
     },
+    # the official CIFAR-10 augmentation (crop + flip) on tiny real-format pickles, small CNN
+    "cifar-augment": {
+        "dataset": "cifar10",
+        "data_root": TINY_CIFAR,
+        "num_train": 0,
+        "model": "cnn",
+        "code": "bernoulli",
+        "r": 2.0,
+    },
 }
 GAPPY_ROWS = "11000\n01100\n00110\n10010\n00000\n"  # n = 5, r = 1.6
 
@@ -50,6 +61,11 @@ def config(case: str, runs_dir: Path) -> TrainConfig:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(GAPPY_ROWS)
         values["code"] = f"file:{path}"
+    if values.get("data_root") == TINY_CIFAR:
+        root = runs_dir / "cifar"
+        if not root.exists():
+            write_tiny_cifar(root, per_batch=10)
+        values["data_root"] = str(root)
     return build_config(values)
 
 
