@@ -24,11 +24,11 @@ from typing import Any
 from election.errors import ConfigError
 from election.notices import warn
 from election.paper.presets import FIGURES, find_figure
-from election.paper.resolve import Resolved, resolve_figure
+from election.paper.resolve import Resolved, official_byzantine_ranks, resolve_figure
 
 LIST_COLUMNS = (
     "figure", "scheme", "source", "code", "r", "n", "b", "batch", "partition", "attack",
-    "scheme_kind", "model", "epochs", "milestones", "seed", "eval_every",
+    "scheme_kind", "model", "epochs", "milestones", "seed", "eval_every", "official_attackers",
 )  # fmt: skip
 
 
@@ -61,6 +61,7 @@ def list_rows() -> list[dict[str, Any]]:
     for figure in FIGURES.values():
         for r in resolve_figure(figure):
             c = r.cfg
+            ranks = official_byzantine_ranks(c.n, c.b, c.seed) if figure.paper_flags else None
             rows.append(
                 {
                     "figure": figure.name,
@@ -83,6 +84,9 @@ def list_rows() -> list[dict[str, Any]]:
                     "protocol": c.protocol,
                     "transport": c.transport,
                     "flags": r.line.flags,
+                    # the attackers main.py really ran: its ranks 1..n-1 (docs/paper.md)
+                    "official_byzantine_ranks": None if ranks is None else list(ranks),
+                    "official_attackers": None if ranks is None else sum(x < c.n for x in ranks),
                 }
             )
     return rows

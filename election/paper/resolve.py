@@ -93,3 +93,13 @@ def resolve_figure(
         )
     chosen = [line for line in figure.lines if not schemes or line.key in schemes]
     return [r for line in chosen for r in resolve_line(figure, line, extra)]
+
+
+def official_byzantine_ranks(n: int, b: int, trial: int) -> tuple[int, ...]:
+    """The Byzantine ranks main.py drew for a run.sh line: its first numpy draw after seeding
+    numpy's legacy global generator with --trial_idx (main.py:255-262, 275, 285), ranks 1..n.
+    main.py simulates only ranks 1..n-1 (main.py:102), so rank n never attacks."""
+    import numpy as np
+
+    ranks = np.random.RandomState(trial).choice(n, b, replace=False) + 1
+    return tuple(sorted(int(r) for r in ranks))

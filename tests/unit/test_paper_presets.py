@@ -10,6 +10,7 @@ import pytest
 
 from election import notices
 from election.cli import main
+from election.commands.paper import list_rows
 from election.errors import ConfigError
 from election.paper.presets import AMAZON_MATRIX, FIGURES, find_figure
 from election.paper.resolve import resolve_figure, without_gpu_num
@@ -217,3 +218,18 @@ def test_the_plot_has_one_panel_per_axis_of_the_papers_figure(tmp_path):
         assert "final test metric" in (out / "table.md").read_text()
         widths[name] = png_width(out / "figure.png")
     assert widths["4ad"] == 2 * widths["5a"]  # (a) against epochs and (d) against time
+
+
+def test_official_byzantine_ranks_are_main_pys_first_numpy_draw():
+    from election.paper.resolve import official_byzantine_ranks
+
+    for n, b, t in [(5, 1, 1), (9, 2, 1), (15, 6, 2), (5, 2, 5)]:
+        ranks = official_byzantine_ranks(n, b, t)
+        assert len(set(ranks)) == b and all(1 <= x <= n for x in ranks)
+        assert ranks == official_byzantine_ranks(n, b, t)
+    # Fig. 5(a)'s lines (trial 5): rank 5 is one of the two, and main.py never simulates it
+    assert official_byzantine_ranks(5, 2, 5) == (1, 5)
+    rows = {(r["figure"], r["scheme"]): r for r in list_rows()}
+    assert rows[("5a", "det-r3.8")]["official_attackers"] == 1
+    assert rows[("4ad", "det-r3.8")]["official_attackers"] == 1
+    assert rows[("amazon", "bernoulli-s1")]["official_attackers"] is None
