@@ -6,7 +6,7 @@ Reads RUNS_DIR/<scheme>-s<seed>/metrics.csv (scheme: signsgd-mv, bernoulli), pri
 election.paper.amazon (mean and range over the Byzantine draws at steps 100..936 beside the
 official run's AUC) and, with --readme, replaces the README block between
 ``<!-- amazon-seed-table:start -->`` and ``<!-- amazon-seed-table:end -->`` with exactly that
-printed table.
+printed table (``--block`` names another block: the project protocol's table).
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ from pathlib import Path
 
 from election.paper.amazon import OFFICIAL_AUC, format_table, plot, read_curve, summarize
 
-START, END = "<!-- amazon-seed-table:start -->", "<!-- amazon-seed-table:end -->"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs_dir", type=Path)
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--readme", type=Path)
+    parser.add_argument("--block", default="amazon-seed-table", help="README block name")
+    parser.add_argument("--title", default="Amazon, seed protocol: n=15, b=5, directional attack")
     args = parser.parse_args(argv)
+    start, end = f"<!-- {args.block}:start -->", f"<!-- {args.block}:end -->"
     curves = {
         scheme: [read_curve(d) for d in sorted(args.runs_dir.glob(f"{scheme}-s*"))]
         for scheme in OFFICIAL_AUC
@@ -37,13 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     table = format_table(summarize(curves))
     print(table)
     if args.plot:
-        plot(curves, args.plot, title="Amazon, seed protocol: n=15, b=5, directional attack")
+        plot(curves, args.plot, title=args.title)
     if args.readme:
         text = args.readme.read_text()
-        block = f"{START}\n{table}\n{END}"
-        new, count = re.subn(re.escape(START) + ".*?" + re.escape(END), block, text, flags=re.S)
+        block = f"{start}\n{table}\n{end}"
+        new, count = re.subn(re.escape(start) + ".*?" + re.escape(end), block, text, flags=re.S)
         if count != 1:
-            print(f"{args.readme}: needs exactly one {START} ... {END} block", file=sys.stderr)
+            print(f"{args.readme}: needs exactly one {start} ... {end} block", file=sys.stderr)
             return 2
         args.readme.write_text(new)
     return 0

@@ -60,7 +60,7 @@ def write_figure(
 
 
 def _text(figure: Figure, curves: dict[str, Any]) -> str:
-    if figure.name == "amazon" and set(curves) <= {"signsgd-mv", "bernoulli"}:
+    if figure.name.startswith("amazon") and set(curves) <= {"signsgd-mv", "bernoulli"}:
         from election.paper.amazon import format_table, summarize
 
         per_scheme = {

@@ -179,6 +179,18 @@ _add(Figure("amazon", "Amazon Employee Access: n=15, b=5, directional attack", (
     Line("bernoulli", "Bernoulli (official G)", f"--code file:{AMAZON_MATRIX}",
          "amazon_employer/MPI_main.py:257-259, 271", AMAZON_DRAWS),
 ), paper_flags=False, base=AMAZON_BASE))  # fmt: skip
+# The same two runs with the Byzantine sets the official runs drew, found by their step-1 AUC
+# (results/amazon-seed/fingerprint.py; docs/paper.md): workers 0, 4, 8, 10, 14 for SignSGD-MV
+# and 4, 8, 9, 10, 14 for the Bernoulli code (0-based; main.py's ranks are these + 1).
+OFFICIAL_BYZANTINE = {"signsgd-mv": "0,4,8,10,14", "bernoulli": "4,8,9,10,14"}
+_add(Figure("amazon-official-set", "Amazon with the official runs' Byzantine sets", ("step",), (
+    Line("signsgd-mv", "SignSGD-MV (identity)",
+         f"--code uncoded --byzantine-select {OFFICIAL_BYZANTINE['signsgd-mv']}",
+         "amazon_employer/MPI_main.py:273, 336"),
+    Line("bernoulli", "Bernoulli (official G)",
+         f"--code file:{AMAZON_MATRIX} --byzantine-select {OFFICIAL_BYZANTINE['bernoulli']}",
+         "amazon_employer/MPI_main.py:271, 336"),
+), paper_flags=False, base=AMAZON_BASE + " --seed 1"))  # fmt: skip
 # The official MPI CIFAR-10 run (cifar10/MPI_main.py:29, 76-88, 110, 325; cifar10/README.md:
 # mpirun -n 6): n = 5, b = 1, reverse, identity, batch 120, 300 epochs, lr x0.1 at 80 and 120,
 # test after every batch, under mpirun (rank 0 = master).

@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
-# How much the official Bernoulli run's AUC depends on WHICH 5 workers are Byzantine (its set
-# was drawn without a seed): the replay of results/amazon-seed/reproduce.sh with chosen sets of
-# Byzantine workers instead of seeded random ones. Prints one line per set: set, AUC at 100,
-# 300, 500, 700 and 936 steps.
+# How much the official Amazon runs' AUC depends on WHICH 5 workers are Byzantine (their sets
+# were drawn without a seed): the replay of results/amazon-seed/reproduce.sh with chosen sets
+# instead of seeded random ones. Prints one line per run: its Byzantine workers (0-based) and the
+# AUC at steps 100, 300, 500, 700 and 936.
 #   bash results/amazon-seed/byzantine_sets.sh
+# Sets (scheme:select): the heaviest rows of G (5, 7, 9, 10, 14: 22 of its 32 ones); the two idle
+# workers with the three lightest (0, 1, 3, 8, 11: 3 ones); and the sets whose step-1 AUC equals
+# the official runs' (results/amazon-seed/fingerprint.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=results/amazon-seed/byzantine-sets
 MATRIX=${MATRIX:-../shared/data/seed-amazon/G_bernoulli_p0.133333.csv}
-# heaviest rows (5, 7, 9, 10, 14: 22 of G's 32 ones), and the two idle workers with the three
-# lightest (0, 1, 3, 8, 11: 3 ones)
-SETS=${SETS:-"heaviest 0,1,3,8,11"}
+SETS=${SETS:-"bernoulli:heaviest bernoulli:0,1,3,8,11 bernoulli:4,8,9,10,14 signsgd-mv:0,4,8,10,14"}
 mkdir -p "$OUT"
-run() {  # name select
-  rm -rf "$OUT/$1"
+run() {  # scheme select
+  local code=uncoded name="$1-${2//,/-}"
+  [ "$1" = bernoulli ] && code="file:$MATRIX"
+  rm -rf "${OUT:?}/$name"
   .venv/bin/election train --dataset amazon --protocol seed --n 15 --b 5 --attack directional \
-    --code "file:$MATRIX" --byzantine-select "$2" --runs-dir "$OUT" --run-name "$1" \
-    --quiet --json >/dev/null
+    --code "$code" --byzantine-select "$2" --runs-dir "$OUT" --run-name "$name" --quiet \
+    --json >/dev/null
 }
-pids=()
-for s in $SETS; do run "bernoulli-${s//,/-}" "$s" & pids+=($!); done
-for p in "${pids[@]}"; do wait "$p"; done
-for s in $SETS; do
-  d="$OUT/bernoulli-${s//,/-}"
+set -- $SETS
+while [ $# -gt 0 ]; do  # two runs at a time
+  run "${1%%:*}" "${1#*:}" &
+  if [ $# -gt 1 ]; then run "${2%%:*}" "${2#*:}"; shift; fi
+  wait
+  shift
+done
+for d in "$OUT"/*/; do
   .venv/bin/python - "$d" <<'PY'
 import json, sys
 from pathlib import Path

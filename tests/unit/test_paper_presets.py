@@ -124,6 +124,15 @@ def test_the_amazon_preset_is_the_official_run_with_five_byzantine_draws():
     assert [r.cfg.seed for r in runs[:5]] == [1, 2, 3, 4, 5]  # seed source: the draw
 
 
+def test_the_amazon_official_set_preset_fixes_the_fingerprinted_byzantine_sets():
+    runs = {r.line.key: r.cfg for r in resolve_figure(FIGURES["amazon-official-set"])}
+    assert runs["signsgd-mv"].byzantine_select == "0,4,8,10,14"
+    assert runs["bernoulli"].byzantine_select == "4,8,9,10,14"
+    assert (
+        runs["bernoulli"].code == f"file:{AMAZON_MATRIX}" and runs["bernoulli"].protocol == "seed"
+    )
+
+
 def test_the_mpi_preset_is_the_official_mpi_cifar_run():
     (run,) = resolve_figure(FIGURES["mpi-cifar10"])
     c = run.cfg
@@ -150,7 +159,7 @@ def test_gpu_num_is_dropped_from_the_run_sh_flags():
 def test_paper_list_prints_every_preset(capsys):
     assert main(["paper", "list", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == len(CIFAR_LINES) + 10 + 1
+    assert len(rows) == len(CIFAR_LINES) + 10 + 2 + 1
     assert {"figure", "scheme", "code", "batch", "partition", "seed"} <= set(rows[0])
     assert main(["paper", "list"]) == 0
     assert "| 5a | det-r3.8 | run.sh:25 | paper-r3.8 |" in capsys.readouterr().out
