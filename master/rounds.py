@@ -71,14 +71,14 @@ class RoundState:
         round_timeout_s: float = 60.0,
         startup_timeout_s: float = 300.0,
         last_update: RoundUpdate | None = None,
-        min_votes: int = 1,
+        min_votes: int = 0,
         min_votes_wait_s: float = 0.0,
     ) -> None:
         self.run_id = run_id
         self.n_slots = n_slots
         self.total_rounds = total_rounds
         self.round_timeout_s = round_timeout_s
-        self.min_votes = min_votes  # a round never closes with fewer votes
+        self.min_votes = min_votes  # a round never closes with fewer votes (0: no minimum)
         self.min_votes_wait_s = min_votes_wait_s  # past the deadline, wait this long for them
         self._check_token = check_token
         self._check_payload = check_payload
