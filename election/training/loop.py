@@ -110,7 +110,8 @@ class InProcessSystem:
             return aggregate(cfg.scheme, messages), wire
         packed = [None if m is None else pack_ternary_torch(m) for m in messages]
         wire = sum(p.nbytes for p in packed if p is not None)
-        return unpack_to_torch(majority(packed), self.setup.device, dtype=torch.int8), wire
+        update = majority(packed, length=self.replica.dim, quorum=cfg.quorum_q)
+        return unpack_to_torch(update, self.setup.device, dtype=torch.int8), wire
 
 
 def train_inprocess(
