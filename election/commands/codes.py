@@ -1,5 +1,8 @@
 """``election codes {design,verify,prove,table,analyze}``: build, check and study allocation codes.
 
+``verify --ternary`` checks u in {-1, 0, +1}^n with worst-case attackers and a decoder
+(:mod:`election.codes.ternary`).
+
 Exit status: 0 on success; 1 when ``verify`` finds a counterexample; 2 on bad input (one line on
 stderr, raised as :class:`election.errors.CodeError`).
 """
@@ -23,7 +26,9 @@ from election.codes.bounds import check_odd, lower_bound_ones
 from election.codes.construct import baseline_ones
 from election.codes.matrix import load_matrix
 from election.codes.store import SHIPPED_NS, shipped_entry, write_shipped
+from election.codes.ternary import verify_ternary
 from election.errors import CodeError
+from election.votes.decoders import DECODERS, resolve_quorum
 
 
 def emit(payload: dict[str, Any], text: str, args: argparse.Namespace) -> None:
@@ -66,10 +71,28 @@ def cmd_design(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_matrix(args: argparse.Namespace) -> Any:
+    """The matrix to verify: --matrix FILE, or a registry code --kind K --n N (with --b)."""
+    if (args.matrix is None) == (args.kind is None):
+        raise CodeError("give exactly one of --matrix FILE or --kind KIND --n N")
+    if args.matrix is not None:
+        return load_matrix(args.matrix)
+    if args.n is None:
+        raise CodeError(f"--kind {args.kind} needs --n")
+    return make_code(args.kind, n=args.n, b=args.b, r=args.r, seed=args.seed).matrix
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    matrix = load_matrix(args.matrix)
+    matrix = _verify_matrix(args)
     if args.b < 0 or args.b > matrix.shape[0]:
         raise CodeError(f"b={args.b} must satisfy 0 <= b <= n={matrix.shape[0]}")
+    if args.ternary:
+        return verify_ternary_cmd(matrix, args)
+    if args.decoder is not None or args.quorum is not None:
+        raise CodeError(
+            "--decoder and --quorum apply to --ternary (for u in {-1, +1}^n both "
+            "decoders agree on every perfect code)"
+        )
     result = verify(matrix, args.b)
     payload = {
         "n": int(matrix.shape[0]),
@@ -88,6 +111,39 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
     emit(payload, text, args)
     return 0 if result.perfect else 1
+
+
+def verify_ternary_cmd(matrix: Any, args: argparse.Namespace) -> int:
+    """``verify --ternary``: exit 0 iff exact_nonzero, dead_fixed and never_opposite all hold."""
+    decoder = args.decoder or "plain"
+    q = resolve_quorum(decoder, args.quorum or 0, args.b)
+    result = verify_ternary(matrix, args.b, 1 if q is None else q)
+    payload = {
+        "decoder": decoder,
+        "redundancy": float(matrix.sum()) / matrix.shape[0],
+        **result.to_json_dict(),
+    }
+    checks = {
+        "exact_nonzero": result.exact_nonzero,
+        "dead_fixed": result.dead_fixed,
+        "never_opposite": result.never_opposite,
+    }
+    lines = [f"ternary, b={args.b}, decoder {decoder} (q={result.q}):"]
+    for name, check in checks.items():
+        state = "ok" if check.ok else f"FAILS on {check.failures}/{check.patterns} patterns"
+        lines.append(f"  {name}: {state} ({100 * check.fraction_ok:.2f} %)")
+        if check.counterexample is not None:
+            ce = check.counterexample
+            lines.append(
+                f"    e.g. signs {list(ce.signs)}: workers {list(ce.byzantine)} send "
+                f"{list(ce.messages)}; output {ce.output}, mu {ce.honest_majority}"
+            )
+    lines.append(
+        f"  movable ties: {result.ties.failures}/{result.ties.patterns} "
+        f"({100 * result.movable_tie_fraction:.2f} %)"
+    )
+    emit(payload, "\n".join(lines), args)
+    return 0 if all(c.ok for c in checks.values()) else 1
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
@@ -226,8 +282,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     design.set_defaults(func=cmd_design)
 
     check = sub.add_parser("verify", help="exhaustively check perfect b-tolerance of a matrix")
-    check.add_argument("--matrix", required=True, help="JSON or 0/1 text file")
+    check.add_argument("--matrix", help="JSON or 0/1 text file")
+    check.add_argument(
+        "--kind", choices=[k for k in CODE_KINDS if k != "file"], help="or a registry code"
+    )
+    check.add_argument("--n", type=int, help="workers, with --kind")
+    check.add_argument("--r", type=float, default=1.0, help="Bernoulli redundancy, with --kind")
+    check.add_argument("--seed", type=int, default=0, help="Bernoulli seed, with --kind")
     check.add_argument("--b", type=int, required=True)
+    check.add_argument(
+        "--ternary",
+        action="store_true",
+        help="check every u in {-1, 0, +1}^n: exact_nonzero, dead_fixed, never_opposite, ties",
+    )
+    check.add_argument("--decoder", choices=DECODERS, help="with --ternary (default plain)")
+    check.add_argument("--quorum", type=int, help="q of the quorum decoder (default b + 1)")
     common(check)
     check.set_defaults(func=cmd_verify)
 
