@@ -25,6 +25,7 @@ from election.errors import ConfigError
 SCHEMES = ("majority", "signed-sum", "median", "sgd")
 SIGN_SCHEMES = ("majority", "signed-sum")  # schemes whose master output is a ternary sign
 DECODERS = ("plain", "quorum")  # election/votes/decoders.py
+CODES = ("uncoded", "bernoulli", "deterministic", "ternary")  # plus file:PATH
 OPTIMIZERS = ("master-momentum", "partition-momentum")
 TRANSPORTS = ("inprocess", "grpc", "mpi")
 
@@ -42,7 +43,7 @@ class TrainConfig:
     model: str = ""  # "" = the dataset's default model
     n: int = 5  # workers = partitions per step (paper Fig. 4: n = 5)
     b: int = 1  # Byzantine workers (paper Fig. 4: b = 1)
-    code: str = "deterministic"  # uncoded | bernoulli | deterministic | file:PATH
+    code: str = "deterministic"  # uncoded | bernoulli | deterministic | ternary | file:PATH
     r: float = 2.0  # expected redundancy of Bernoulli codes (p = r / n)
     attack: str = "reverse"  # core attack registry name; "none" disables Byzantine workers
     byzantine_select: str = "random"  # random (seeded) | heaviest | explicit ids "0,3"
@@ -136,10 +137,10 @@ class TrainConfig:
             "needs transport inprocess and a sign scheme (majority or signed-sum)",
         )
         _require(
-            self.code in ("uncoded", "bernoulli", "deterministic") or self.code.startswith("file:"),
+            self.code in CODES or self.code.startswith("file:"),
             "code",
             self.code,
-            "must be uncoded, bernoulli, deterministic or file:PATH",
+            "must be uncoded, bernoulli, deterministic, ternary or file:PATH",
         )
 
     @property

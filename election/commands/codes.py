@@ -22,11 +22,12 @@ from election.codes.analysis import (
     bernoulli_failure_bound,
     failure_probability,
 )
-from election.codes.bounds import check_odd, lower_bound_ones
+from election.codes.bounds import check_odd, lower_bound_ones, ternary_lower_bound_ones
 from election.codes.construct import baseline_ones
 from election.codes.matrix import load_matrix
 from election.codes.store import SHIPPED_NS, shipped_entry, write_shipped
 from election.codes.ternary import verify_ternary
+from election.commands import codes_ternary
 from election.errors import CodeError
 from election.votes.decoders import DECODERS, resolve_quorum
 
@@ -45,6 +46,8 @@ def rows_text(matrix: Any) -> str:
 
 
 def cmd_design(args: argparse.Namespace) -> int:
+    if args.ternary:
+        return codes_ternary.design_ternary(args)
     if args.all:
         ns = [n for n in SHIPPED_NS if n <= args.max_n]
         if not args.write:
@@ -57,9 +60,10 @@ def cmd_design(args: argparse.Namespace) -> int:
     code = make_code(args.kind, n=args.n, b=args.b, r=args.r, seed=args.seed)
     payload = code.to_json_dict()
     payload["b"] = args.b
-    if args.kind == "deterministic":
+    if args.kind in ("deterministic", "ternary"):
         if payload.get("lower_bound_ones") is None:
-            payload["lower_bound_ones"] = lower_bound_ones(args.n, args.b)
+            bound = ternary_lower_bound_ones if args.kind == "ternary" else lower_bound_ones
+            payload["lower_bound_ones"] = bound(args.n, args.b)
         payload["lower_bound"] = payload["lower_bound_ones"] / args.n
         payload.setdefault("optimal", int(code.matrix.sum()) == payload["lower_bound_ones"])
     else:
@@ -147,8 +151,10 @@ def verify_ternary_cmd(matrix: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
-    result = minimum_redundancy_code(args.n, args.b, time_limit=args.time_limit)
-    payload = {"n": args.n, "b": args.b, **result.to_json_dict()}
+    result = minimum_redundancy_code(
+        args.n, args.b, time_limit=args.time_limit, ternary=args.ternary
+    )
+    payload = {"n": args.n, "b": args.b, "ternary": args.ternary, **result.to_json_dict()}
     state = "optimal (proven)" if result.optimal else f"best found, gap {result.gap}"
     text = (
         f"n={args.n} b={args.b}: ones={result.ones} (r={result.redundancy}), lower bound "
@@ -182,6 +188,8 @@ def table_rows(max_n: int) -> list[dict[str, Any]]:
 def cmd_table(args: argparse.Namespace) -> int:
     if args.max_n < 3:
         raise CodeError(f"--max-n={args.max_n} must be >= 3")
+    if args.ternary:
+        return codes_ternary.ternary_table(args)
     rows = table_rows(args.max_n)
     if args.json:
         print(json.dumps(rows))
@@ -278,6 +286,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     design.add_argument("--all", action="store_true", help="regenerate every shipped code")
     design.add_argument("--write", action="store_true", help="with --all: write data/*.json")
     design.add_argument("--max-n", type=int, default=31)
+    design.add_argument(
+        "--ternary",
+        action="store_true",
+        help="with --write and --all or --n: regenerate shipped ternary-perfect codes",
+    )
     common(design)
     design.set_defaults(func=cmd_design)
 
@@ -304,6 +317,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prove.add_argument("--n", type=int, required=True)
     prove.add_argument("--b", type=int, required=True)
     prove.add_argument("--time-limit", type=float, default=None, help="seconds (default: none)")
+    prove.add_argument(
+        "--ternary", action="store_true", help="ternary-perfect: every u in {-1, 0, +1}^n"
+    )
     common(prove)
     prove.set_defaults(func=cmd_prove)
 
@@ -311,6 +327,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     table.add_argument("--max-n", type=int, default=31)
     table.add_argument("--markdown", action="store_true")
     table.add_argument("--json", action="store_true")
+    table.add_argument(
+        "--ternary", action="store_true", help="{-1, +1} codes vs ternary-perfect codes"
+    )
     table.set_defaults(func=cmd_table)
 
     analyze = sub.add_parser("analyze", help="Monte Carlo P(master output != majority)")

@@ -40,7 +40,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--n", type=int, help="number of workers = partitions per step (default 5)")
     g.add_argument("--b", type=int, help="number of Byzantine workers (default 1)")
-    g.add_argument("--code", help="uncoded | bernoulli | deterministic | file:PATH")
+    g.add_argument("--code", help="uncoded | bernoulli | deterministic | ternary | file:PATH")
     g.add_argument("--r", type=float, help="Bernoulli expected redundancy, p = r/n")
     g.add_argument("--attack", help="none | reverse | directional | random | omniscient | ...")
     g.add_argument("--byzantine-select", help="random | heaviest | comma-separated worker ids")
