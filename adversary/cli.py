@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from wire.flags import Setting, add_settings, resolve
+from wire.flags import Setting, add_settings, at_least, resolve
 from worker.cli import add_client_flags, run_client
 
 
@@ -35,7 +35,14 @@ ADVERSARY_SETTINGS = (
         _faults,
         "malformed traffic per round: comma-separated faults or 'all'",
     ),
-    Setting("--fault-repeat", "ELECTION_FAULT_REPEAT", 1, int, "copies of each fault per round"),
+    Setting(
+        "--fault-repeat",
+        "ELECTION_FAULT_REPEAT",
+        1,
+        int,
+        "copies of each fault per round",
+        at_least(0),
+    ),
 )
 
 

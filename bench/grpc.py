@@ -38,6 +38,7 @@ from wire.options import channel_options, server_options
 from wire.security import SlotTokens, new_secret
 
 RUN_ID = "bench"
+ROUND_TIMEOUT_S = 60.0  # a round (and each RPC of it) must finish within this
 
 
 class BenchServicer(pb_grpc.ElectionServicer):
@@ -69,8 +70,8 @@ class BenchServicer(pb_grpc.ElectionServicer):
             yield from chunks
 
 
-def serve(n: int, d: int, rounds: int) -> dict[str, Any]:
-    tokens = SlotTokens(new_secret(), RUN_ID, n)
+def bench_state(n: int, d: int, total_rounds: int, tokens: SlotTokens) -> RoundState:
+    """The real RoundState (run id, tokens, round, length checks) for n dense votes of d."""
 
     def check(payload: Payload) -> None:
         if not isinstance(payload, PackedVote):
@@ -78,21 +79,44 @@ def serve(n: int, d: int, rounds: int) -> dict[str, Any]:
         if payload.length != d:
             raise WrongLength(f"{payload.length} != {d}")
 
-    state = RoundState(
+    return RoundState(
         run_id=RUN_ID,
         n_slots=n,
-        total_rounds=rounds + 1,
+        total_rounds=total_rounds,
         check_token=tokens.check,
         check_payload=check,
-        round_timeout_s=60.0,
+        round_timeout_s=ROUND_TIMEOUT_S,
         startup_timeout_s=0.0,
     )
+
+
+def start_bench_server(
+    state: RoundState, n: int, d: int, bind: str = "127.0.0.1", port: int = 0
+) -> tuple[grpc.Server, int]:
+    """Serve BenchServicer over ``state`` on bind:port (0 = any free port); (server, port)."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4 * n + 8), options=server_options()
     )
     pb_grpc.add_ElectionServicer_to_server(BenchServicer(state, d), server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    bound = server.add_insecure_port(f"{bind}:{port}")
     server.start()
+    return server, bound
+
+
+def master_rounds(state: RoundState, n: int, rounds: range, aggregate_ms: list[float]) -> None:
+    """collect -> packed majority -> publish for each round; appends the majority's ms."""
+    for r in rounds:
+        votes = state.collect(r)
+        t0 = time.perf_counter()
+        update = majority(votes)  # type: ignore[arg-type]
+        aggregate_ms.append((time.perf_counter() - t0) * 1000)
+        state.publish(RoundUpdate(r, "0" * 64, update, n, 0))
+
+
+def serve(n: int, d: int, rounds: int) -> dict[str, Any]:
+    tokens = SlotTokens(new_secret(), RUN_ID, n)
+    state = bench_state(n, d, rounds + 1, tokens)
+    server, port = start_bench_server(state, n, d)
     client = subprocess.Popen(
         [
             sys.executable,
@@ -111,28 +135,36 @@ def serve(n: int, d: int, rounds: int) -> dict[str, Any]:
         ],
         stdout=subprocess.PIPE,
     )
-    aggregate_ms = []
-    for r in range(rounds + 1):
-        votes = state.collect(r)
-        t0 = time.perf_counter()
-        update = majority(votes)  # type: ignore[arg-type]
-        aggregate_ms.append((time.perf_counter() - t0) * 1000)
-        state.publish(RoundUpdate(r, "0" * 64, update, n, 0))
+    aggregate_ms: list[float] = []
+    master_rounds(state, n, range(rounds + 1), aggregate_ms)
     out, _ = client.communicate(timeout=600)
     server.stop(grace=1)
     result = json.loads(out)
     return result | {"aggregate_ms": statistics.median(aggregate_ms[1:])}
 
 
+def random_dense_vote(rng: np.random.Generator, d: int) -> PackedVote:
+    """A uniformly random dense vote of d coordinates (padding bits zero)."""
+    bits = rng.integers(0, 256, size=(d + 7) // 8, dtype=np.uint8)  # (ceil(d/8),) uint8
+    if d % 8:
+        bits[-1] &= (1 << (d % 8)) - 1
+    return PackedVote(length=d, sign_bits=bits, zero_kind=ZeroKind.NONE)
+
+
+def vote_and_fetch(
+    stub: pb_grpc.ElectionStub, cred: Credentials, r: int, chunks: list[pb.VoteChunk], d: int
+) -> None:
+    """One worker round on the wire: SubmitVote (prebuilt chunks), then GetUpdate in full."""
+    stub.SubmitVote(iter(chunks), timeout=ROUND_TIMEOUT_S)
+    query = serde.update_query_to_proto(UpdateQuery(cred, r))
+    serde.update_from_chunks(
+        stub.GetUpdate(query, timeout=ROUND_TIMEOUT_S), max_nbytes=2 * ((d + 7) // 8) + 64
+    )
+
+
 def run_client(target: str, n: int, d: int, rounds: int, tokens: list[str]) -> dict[str, Any]:
     rng = np.random.default_rng(0)
-    nb = (d + 7) // 8
-    votes = []
-    for _ in range(n):
-        bits = rng.integers(0, 256, size=nb, dtype=np.uint8)
-        if d % 8:
-            bits[-1] &= (1 << (d % 8)) - 1
-        votes.append(PackedVote(length=d, sign_bits=bits, zero_kind=ZeroKind.NONE))
+    votes = [random_dense_vote(rng, d) for _ in range(n)]
     channels = [grpc.insecure_channel(target, options=channel_options()) for _ in range(n)]
     stubs = [pb_grpc.ElectionStub(c) for c in channels]
     wire_bytes = sum(
@@ -147,11 +179,7 @@ def run_client(target: str, n: int, d: int, rounds: int, tokens: list[str]) -> d
         for r in range(rounds):
             chunks = list(serde.vote_to_chunks(Vote(cred, r, votes[slot])))
             start.wait()
-            stubs[slot].SubmitVote(iter(chunks), timeout=60)
-            query = serde.update_query_to_proto(UpdateQuery(cred, r))
-            serde.update_from_chunks(
-                stubs[slot].GetUpdate(query, timeout=60), max_nbytes=2 * nb + 64
-            )
+            vote_and_fetch(stubs[slot], cred, r, chunks, d)
             finished.wait()
 
     threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in range(n)]

@@ -19,18 +19,39 @@ from typing import Any
 
 from election.commands.train import add_training_flags, config_from_args, print_summary
 from election.errors import ConfigError
-from wire.flags import TLS_SETTINGS, Setting, add_settings, resolve
+from wire.flags import (
+    TLS_SETTINGS,
+    Setting,
+    add_settings,
+    at_least,
+    host,
+    port,
+    resolve,
+    seconds,
+    writable_file,
+)
+from wire.limits import run_id_problem
 
 MASTER_SETTINGS = (
-    Setting("--bind", "ELECTION_BIND", "0.0.0.0", str, "address to listen on"),
-    Setting("--port", "ELECTION_PORT", 50051, int, "gRPC port (0 = any free port)"),
-    Setting("--port-file", "ELECTION_PORT_FILE", "", str, "write the bound port here"),
+    Setting("--bind", "ELECTION_BIND", "0.0.0.0", str, "address to listen on", host),
+    Setting(
+        "--port",
+        "ELECTION_PORT",
+        50051,
+        int,
+        "gRPC port (0 = any free port)",
+        port(allow_zero=True),
+    ),
+    Setting(
+        "--port-file", "ELECTION_PORT_FILE", "", str, "write the bound port here", writable_file
+    ),
     Setting(
         "--round-timeout",
         "ELECTION_ROUND_TIMEOUT",
         60.0,
         float,
         "seconds after a round opens; a vote missing then counts as an abstention",
+        seconds(strict=True),
     ),
     Setting(
         "--startup-timeout",
@@ -38,6 +59,7 @@ MASTER_SETTINGS = (
         300.0,
         float,
         "the first round waits this long for every slot to join",
+        seconds(),
     ),
     Setting(
         "--checkpoint-dir",
@@ -52,6 +74,7 @@ MASTER_SETTINGS = (
         1,
         int,
         "write a checkpoint every K rounds",
+        at_least(1),
     ),
     Setting(
         "--metrics-port",
@@ -59,6 +82,7 @@ MASTER_SETTINGS = (
         -1,
         int,
         "Prometheus /metrics port (-1 = off, 0 = any free port)",
+        port(allow_zero=True, allow_off=True),
     ),
     Setting(
         "--metrics-port-file",
@@ -66,6 +90,7 @@ MASTER_SETTINGS = (
         "",
         str,
         "write the bound metrics port here",
+        writable_file,
     ),
     Setting(
         "--linger",
@@ -73,9 +98,24 @@ MASTER_SETTINGS = (
         30.0,
         float,
         "after the last round, wait this long for every worker to fetch it",
+        seconds(),
     ),
-    Setting("--pace", "ELECTION_PACE", 0.0, float, "minimum seconds per round (demos, tests)"),
-    Setting("--run-id", "ELECTION_RUN_ID", "", str, "run id ('' = random; kept on resume)"),
+    Setting(
+        "--pace",
+        "ELECTION_PACE",
+        0.0,
+        float,
+        "minimum seconds per round (demos, tests)",
+        seconds(),
+    ),
+    Setting(
+        "--run-id",
+        "ELECTION_RUN_ID",
+        "",
+        str,
+        "run id ('' = random; kept on resume)",
+        lambda v: run_id_problem(v) if v else None,
+    ),
     *TLS_SETTINGS,
 )
 
@@ -113,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         round_timeout_s=values["round_timeout"],
         startup_timeout_s=values["startup_timeout"],
         checkpoint_dir=values["checkpoint_dir"],
-        checkpoint_every=max(1, values["checkpoint_every"]),
+        checkpoint_every=values["checkpoint_every"],
         linger_s=values["linger"],
         pace_s=values["pace"],
     )

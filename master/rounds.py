@@ -5,9 +5,10 @@ A pure, thread-safe class (no grpc): RPC threads call :meth:`RoundState.submit` 
 :meth:`RoundState.wait_update`; the training loop calls :meth:`collect` then :meth:`publish`.
 
 Rules, checked in this order (the first broken one is raised, see :mod:`wire.errors`):
-    run id == this run                      else WrongRun
+    token is some slot's token              else Unauthenticated (nothing is checked before)
+    slot in range, token is the slot's      else BadSlot / WrongSlotToken
+    run id <= 64 characters, == this run    else FieldTooLong / WrongRun
     run not finished                        else RunFinished
-    token is the slot's token               else BadSlot / Unauthenticated / WrongSlotToken
     round == the open round, not closing    else StaleRound (older / closing) or FutureRound
     slot has not voted in this round        else DuplicateVote
     payload fits the model (check_payload)  else WrongLength / MalformedMessage
@@ -32,6 +33,7 @@ from wire.errors import (
     StaleRound,
     WrongRun,
 )
+from wire.limits import MAX_RUN_ID_CHARS, check_length, clip
 from wire.messages import Credentials, Payload, RoundUpdate, Vote
 
 KEEP_UPDATES = 2  # published updates kept for late GetUpdate calls; older ones need a resync
@@ -97,10 +99,11 @@ class RoundState:
             self._cond.notify_all()
 
     def check_reader(self, cred: Credentials) -> None:
-        """Run id and token of an update or snapshot request."""
-        if cred.run_id != self.run_id:
-            raise WrongRun(f"run id {cred.run_id!r} is not this run's {self.run_id!r}")
+        """Authenticate first (token), then the run id; every RPC with credentials calls this."""
         self._check_token(cred.slot, cred.token)
+        check_length("run_id", cred.run_id, MAX_RUN_ID_CHARS)
+        if cred.run_id != self.run_id:
+            raise WrongRun(f"run id {clip(cred.run_id)} is not this run's {self.run_id!r}")
 
     def submit(self, vote: Vote) -> int:
         """Validate and store a vote; returns the number of votes now held for its round."""

@@ -18,8 +18,9 @@ from election.votes import PackedVote
 from master.metrics import Metrics
 from master.rounds import RoundState
 from master.slots import SlotTable
-from wire.errors import MalformedMessage, WrongLength
+from wire.errors import MalformedMessage, RunFinished, WrongLength
 from wire.jsonlog import JsonLog
+from wire.limits import MAX_NAME_CHARS, check_length
 from wire.messages import (
     VOTE_ENCODING,
     Assignment,
@@ -94,6 +95,7 @@ class MasterService:
 
     # --- one method per RPC ---
     def join(self, claim: JoinClaim) -> Assignment:
+        check_length("worker_name", claim.worker_name, MAX_NAME_CHARS)
         slot = self.slots.claim(claim.slot)
         self.rounds.mark_joined(slot)
         self.metrics.inc("joins")
@@ -115,8 +117,14 @@ class MasterService:
         self.metrics.inc("bytes_received", payload_nbytes(vote.payload))
         return held
 
-    def update(self, query: UpdateQuery, wait_s: float) -> RoundUpdate | None:
+    def check_update_query(self, query: UpdateQuery) -> None:
+        """Credentials first, then whether the round can ever have an update."""
         self.rounds.check_reader(query.credentials)
+        if query.round >= self.setup.total_steps:
+            raise RunFinished(f"round {query.round} is past the last round")
+
+    def update(self, query: UpdateQuery, wait_s: float) -> RoundUpdate | None:
+        self.check_update_query(query)
         update = self.rounds.wait_update(query.round, wait_s)
         if update is not None and update.round == self.setup.total_steps - 1:
             self.rounds.mark_fetched_final(query.credentials.slot)

@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from master.rounds import RoundsClosed
 from master.service import MasterService
 from wire import serde
-from wire.errors import MalformedMessage, ProtocolError, RunFinished, details
+from wire.errors import MalformedMessage, ProtocolError, details
 from wire.gen.election.v1 import election_pb2 as pb
 from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
 from wire.messages import RoundUpdate, payload_nbytes
@@ -97,8 +97,7 @@ class ElectionServicer(pb_grpc.ElectionServicer):
         query = serde.update_query_from_proto(request)
 
         def wait() -> object:
-            if query.round >= self.service.setup.total_steps:
-                raise RunFinished(f"round {query.round} is past the last round")
+            self.service.check_update_query(query)  # authenticate before anything else
             while context.is_active():
                 update = self.service.update(query, LONG_POLL_SLICE_S)
                 if update is not None:

@@ -16,8 +16,19 @@ grpc import here.
     future_round     FAILED_PRECONDITION  round not open yet
     finished         FAILED_PRECONDITION  the run is over
     duplicate        ALREADY_EXISTS       this slot already voted this round (replay)
-    unauthenticated  UNAUTHENTICATED      missing or unknown token
+    unauthenticated  UNAUTHENTICATED      missing, malformed or unknown token or join secret
     wrong_slot       PERMISSION_DENIED    a valid token of another slot
+    field_too_long   INVALID_ARGUMENT     a string field over its bound (wire.limits)
+    too_many_streams RESOURCE_EXHAUSTED   over a concurrency cap (per slot, per peer, in all)
+    slow_stream      DEADLINE_EXCEEDED    a stream idle or open longer than the master allows
+    undecodable      INVALID_ARGUMENT     bytes that are not a protobuf message of the RPC's type
+
+Reasons the master counts but gRPC (not the master) answers, so that every refused call is
+counted once under what its client was told (GRPC_REASONS):
+
+    message_too_large  RESOURCE_EXHAUSTED   one message over the gRPC limit (8 MiB)
+    cancelled          CANCELLED            the client cancelled its call
+    deadline_exceeded  DEADLINE_EXCEEDED    the client's own deadline passed
 """
 
 from __future__ import annotations
@@ -78,6 +89,22 @@ class WrongSlotToken(ProtocolError):
     reason, code = "wrong_slot", "PERMISSION_DENIED"
 
 
+class FieldTooLong(ProtocolError):
+    reason, code = "field_too_long", "INVALID_ARGUMENT"
+
+
+class TooManyStreams(ProtocolError):
+    reason, code = "too_many_streams", "RESOURCE_EXHAUSTED"
+
+
+class SlowStream(ProtocolError):
+    reason, code = "slow_stream", "DEADLINE_EXCEEDED"
+
+
+class Undecodable(ProtocolError):
+    reason, code = "undecodable", "INVALID_ARGUMENT"
+
+
 ALL_ERRORS: tuple[type[ProtocolError], ...] = (
     MalformedMessage,
     BadSlot,
@@ -91,8 +118,17 @@ ALL_ERRORS: tuple[type[ProtocolError], ...] = (
     DuplicateVote,
     Unauthenticated,
     WrongSlotToken,
+    FieldTooLong,
+    TooManyStreams,
+    SlowStream,
+    Undecodable,
 )
-REASONS = tuple(e.reason for e in ALL_ERRORS)
+GRPC_REASONS = {  # reason -> the status code gRPC itself answers with
+    "message_too_large": "RESOURCE_EXHAUSTED",
+    "cancelled": "CANCELLED",
+    "deadline_exceeded": "DEADLINE_EXCEEDED",
+}
+REASONS = tuple(e.reason for e in ALL_ERRORS) + tuple(GRPC_REASONS)
 
 
 def details(error: ProtocolError) -> str:

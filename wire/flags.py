@@ -7,11 +7,16 @@ points call :func:`resolve`; nothing deeper reads ``os.environ``.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from election.errors import ConfigError
+
+MAX_PORT = 65535  # TCP ports are 16-bit
+Check = Callable[[Any], str | None]  # a value -> why it is invalid, or None
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class Setting:
     default: Any
     kind: Callable[[str], Any]
     help: str
+    check: Check | None = None  # rule the converted value must pass (one-line error otherwise)
 
     @property
     def dest(self) -> str:
@@ -48,10 +54,63 @@ def resolve(
             out[s.dest] = s.default
             continue
         try:
-            out[s.dest] = s.kind(raw)
+            value = s.kind(raw)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{source}={raw!r} is not a valid value: {exc}") from None
+        problem = s.check(value) if s.check is not None else None
+        if problem is not None:
+            raise ConfigError(f"{source}={raw!r} is not a valid value: {problem}")
+        out[s.dest] = value
     return out
+
+
+# --- checks (each returns why a value is invalid, or None) ---------------------------------
+
+
+def port(*, allow_zero: bool = False, allow_off: bool = False) -> Check:
+    """A TCP port in [1, 65535]; 0 (any free port) and -1 (off) only where allowed."""
+    low = -1 if allow_off else 0 if allow_zero else 1
+    extra = " (-1 = off, 0 = any free port)" if allow_off else " (0 = any free port)" * allow_zero
+
+    def check(value: int) -> str | None:
+        if low <= value <= MAX_PORT:
+            return None
+        return f"a port must be in [{low}, {MAX_PORT}]{extra}"
+
+    return check
+
+
+def seconds(*, minimum: float = 0.0, strict: bool = False) -> Check:
+    """A finite number of seconds, > minimum (strict) or >= minimum."""
+
+    def check(value: float) -> str | None:
+        if not math.isfinite(value):
+            return "must be a finite number of seconds"
+        if value < minimum or (strict and value == minimum):
+            return f"must be {'>' if strict else '>='} {minimum:g} seconds"
+        return None
+
+    return check
+
+
+def at_least(minimum: int) -> Check:
+    def check(value: int) -> str | None:
+        return None if value >= minimum else f"must be >= {minimum}"
+
+    return check
+
+
+def writable_file(path: str) -> str | None:
+    """'' (off) or a file name whose folder exists."""
+    if path and not Path(path).expanduser().resolve().parent.is_dir():
+        return f"the folder of {path!r} does not exist"
+    return None
+
+
+def host(value: str) -> str | None:
+    if not value or any(c.isspace() for c in value) or len(value) > 253:
+        return "must be a host name or address (no spaces, at most 253 characters)"
+    return None
 
 
 TLS_SETTINGS = (

@@ -6,10 +6,11 @@ client to present a certificate signed by that CA (mTLS). Clients verify the mas
 the TLS handshake, so it is refused (UNAVAILABLE) before any RPC runs.
 
 Tokens: ``token(slot) = HMAC-SHA256(secret, run_id || ":" || slot)`` in hex. Join hands a slot
-its token; every vote, update and snapshot request carries it. A missing or unknown token is
-UNAUTHENTICATED; the valid token of another slot is PERMISSION_DENIED (one worker voting for
-another). The secret is random per run and kept in the master's checkpoint, so tokens survive
-a master restart.
+its token; every vote, update and snapshot request carries it, and it is checked before anything
+else. A missing, malformed (anything but 64 lowercase hex digits, e.g. non-ASCII) or unknown
+token is UNAUTHENTICATED; the valid token of another slot is PERMISSION_DENIED (one worker
+voting for another). The secret is random per run and kept in the master's checkpoint, so
+tokens survive a master restart.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import grpc
 
 from election.errors import ConfigError
 from wire.errors import BadSlot, Unauthenticated, WrongSlotToken
+from wire.limits import well_formed_token
 
 SECRET_BYTES = 32
 
@@ -48,16 +50,31 @@ class SlotTokens:
         msg = f"{self.run_id}:{slot}".encode()
         return hmac.new(self.secret, msg, hashlib.sha256).hexdigest()
 
+    def owner(self, token: str) -> int | None:
+        """The slot whose token ``token`` is, or None (malformed or unknown: never raises).
+
+        Compared as bytes in constant time per slot, so a non-ASCII or oversized string is
+        just an unknown token.
+        """
+        if not well_formed_token(token):
+            return None
+        presented = token.encode("ascii")
+        found = None
+        for slot in range(self.n_slots):
+            if hmac.compare_digest(self.issue(slot).encode("ascii"), presented):
+                found = slot
+        return found
+
     def check(self, slot: int, token: str) -> None:
-        """Raise BadSlot, Unauthenticated or WrongSlotToken unless ``token`` is ``slot``'s."""
+        """Authenticate first: Unauthenticated unless ``token`` is some slot's token; then
+        BadSlot when ``slot`` is outside [0, n), WrongSlotToken when it is another slot's."""
+        owner = self.owner(token)
+        if owner is None:
+            raise Unauthenticated(f"missing, malformed or unknown token for slot {slot}")
         if not 0 <= slot < self.n_slots:
             raise BadSlot(f"slot {slot} is outside [0, {self.n_slots})")
-        if hmac.compare_digest(self.issue(slot), token):
-            return
-        for other in range(self.n_slots):
-            if other != slot and hmac.compare_digest(self.issue(other), token):
-                raise WrongSlotToken(f"the token presented for slot {slot} is another slot's")
-        raise Unauthenticated(f"missing or unknown token for slot {slot}")
+        if owner != slot:
+            raise WrongSlotToken(f"the token presented for slot {slot} is another slot's")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from election.errors import ConfigError
-from wire.flags import TLS_SETTINGS, Setting, add_settings, resolve
+from wire.flags import (
+    TLS_SETTINGS,
+    Setting,
+    add_settings,
+    at_least,
+    host,
+    port,
+    resolve,
+    seconds,
+)
+from wire.limits import MAX_NAME_CHARS
 
 DEFAULT_PORT = 50051
 
@@ -32,9 +42,33 @@ def parse_slot(text: str) -> int:
     return int(match.group(1))
 
 
+def master_address_problem(value: str) -> str | None:
+    """``host`` or ``host:port`` with a port in [1, 65535]."""
+    match = re.fullmatch(r"(.*):(\d+)", value)
+    if match is not None:
+        if not 1 <= int(match.group(2)) <= 65535:
+            return "the port after ':' must be in [1, 65535]"
+        value = match.group(1)
+    return host(value)
+
+
 CLIENT_SETTINGS = (
-    Setting("--master", "ELECTION_MASTER_ADDRESS", "127.0.0.1", str, "master host, or host:port"),
-    Setting("--port", "ELECTION_PORT", DEFAULT_PORT, int, "master port (if --master has none)"),
+    Setting(
+        "--master",
+        "ELECTION_MASTER_ADDRESS",
+        "127.0.0.1",
+        str,
+        "master host, or host:port",
+        master_address_problem,
+    ),
+    Setting(
+        "--port",
+        "ELECTION_PORT",
+        DEFAULT_PORT,
+        int,
+        "master port (if --master has none)",
+        port(),
+    ),
     Setting(
         "--slot",
         "ELECTION_SLOT",
@@ -42,18 +76,33 @@ CLIENT_SETTINGS = (
         parse_slot,
         "slot to claim: a number, 'any', or a pod name ending in -<ordinal>",
     ),
-    Setting("--name", "ELECTION_WORKER_NAME", "", str, "name in the master's logs"),
+    Setting(
+        "--name",
+        "ELECTION_WORKER_NAME",
+        "",
+        str,
+        "name in the master's logs",
+        lambda v: f"at most {MAX_NAME_CHARS} characters" if len(v) > MAX_NAME_CHARS else None,
+    ),
     Setting(
         "--data-dir", "ELECTION_DATA_DIR", "", str, "local dataset folder (overrides data_root)"
     ),
     Setting("--device", "ELECTION_DEVICE", "", str, "local torch device: auto | cpu | cuda:K"),
-    Setting("--threads", "ELECTION_THREADS", -1, int, "local torch threads (-1 = the run's)"),
+    Setting(
+        "--threads",
+        "ELECTION_THREADS",
+        -1,
+        int,
+        "local torch threads (-1 = the run's)",
+        at_least(-1),
+    ),
     Setting(
         "--round-timeout",
         "ELECTION_ROUND_TIMEOUT",
         60.0,
         float,
         "seconds one GetUpdate long poll waits before asking again",
+        seconds(strict=True),
     ),
     Setting(
         "--connect-timeout",
@@ -61,6 +110,7 @@ CLIENT_SETTINGS = (
         300.0,
         float,
         "give up when the master stays unreachable this long",
+        seconds(strict=True),
     ),
     Setting(
         "--tls-server-name",

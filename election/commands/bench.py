@@ -7,7 +7,7 @@ import importlib
 
 from election.errors import ElectionError
 
-BENCH_MODULES = ("bench.votes", "bench.train", "bench.grpc", "bench.mpi")
+BENCH_MODULES = ("bench.votes", "bench.train", "bench.grpc", "bench.mpi", "bench.cluster")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

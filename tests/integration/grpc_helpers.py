@@ -1,16 +1,34 @@
-"""Shared helpers of the gRPC integration tests: configs, polling, certificates."""
+"""Shared helpers of the gRPC integration tests: configs, polling, certificates, and a real
+master served in the test process on port 0 (:func:`live_master`)."""
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from election.config import TrainConfig, build_config
 from election.training.loop import train_inprocess
+from election.training.recorder import RunRecorder
 from election.training.setup import prepare
-from wire.security import TlsFiles
+from master.loop import run_rounds
+from master.metrics import Metrics
+from master.rounds import RoundsClosed
+from master.service import MasterOptions, MasterService
+from master.servicer import start_server
+from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
+from wire.jsonlog import JsonLog
+from wire.options import channel_options
+from wire.security import TlsFiles, new_secret
 from worker.client import MasterClient, Unreachable
 
 SMALL = {
@@ -112,3 +130,68 @@ def make_certificates(folder: Path) -> dict[str, Path]:
         name: folder / name
         for name in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")
     }
+
+
+@dataclass
+class LiveMaster:
+    """A real master (MasterService + gRPC server on 127.0.0.1:0) inside the test process."""
+
+    service: MasterService
+    target: str
+    log_stream: io.StringIO
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: BaseException | None = None
+
+    def log_lines(self) -> list[str]:
+        return self.log_stream.getvalue().splitlines()
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in map(json.loads, self.log_lines()) if e["event"] == name]
+
+    def rejected(self, reason: str) -> int:
+        return int(self.service.metrics.snapshot().get(f"rejected_{reason}", 0))
+
+    def stub(self) -> pb_grpc.ElectionStub:
+        channel = grpc.insecure_channel(self.target, options=channel_options())
+        return pb_grpc.ElectionStub(channel)
+
+    def token(self, slot: int) -> str:
+        return self.service.tokens.issue(slot)
+
+
+@contextmanager
+def live_master(
+    cfg: TrainConfig, tmp: Path, *, run: bool = False, **options: Any
+) -> Iterator[LiveMaster]:
+    """Serve ``cfg`` on a free loopback port; with ``run`` the training loop runs in a thread."""
+    setup = prepare(cfg.replace(runs_dir=str(tmp / "runs"), transport="grpc"))
+    stream = io.StringIO()
+    service = MasterService(
+        setup,
+        run_id="live-run",
+        secret=new_secret(),
+        options=MasterOptions(**options),
+        metrics=Metrics(),
+        log=JsonLog("master", stream=stream),
+    )
+    server, port, _ = start_server(service, bind="127.0.0.1", port=0)
+    live = LiveMaster(service, f"127.0.0.1:{port}", stream)
+
+    def train() -> None:
+        try:
+            live.summary = run_rounds(service, RunRecorder(setup), history=[])
+        except RoundsClosed:
+            pass
+        except BaseException as exc:  # reported to the test
+            live.error = exc
+
+    thread = threading.Thread(target=train, daemon=True)
+    if run:
+        thread.start()
+    try:
+        yield live
+    finally:
+        service.rounds.close()
+        server.stop(grace=0.5).wait()
+        if run:
+            thread.join(30)

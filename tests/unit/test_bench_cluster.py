@@ -1,0 +1,82 @@
+"""`election bench cluster` without namespaces: the bounds, flags, root check, the sweep's
+name pattern and the shard slicing of a packed vote (the namespace run is tests/e2e)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.cluster import project_bound_bits, ring_bound_bits
+from bench.cluster_node import Shard, shard_vote
+from bench.netns import RATES, address, owned, require_root
+from election import cli
+from election.errors import ConfigError
+from election.votes import pack_ternary, unpack_ternary
+
+
+def test_project_bound_is_every_vote_in_then_every_update_out_of_the_master_link() -> None:
+    d = 11_173_962
+    bits = project_bound_bits(15, [Shard("10.200.0.1", 1, 0, d)])
+    assert bits == 2 * 15 * 1_396_746 * 8  # ceil(d/8) bytes per vote and per update
+    assert bits / RATES["1gbit"] == pytest.approx(0.3352, abs=1e-4)  # s at 1 Gbit/s
+
+
+def test_ring_bound_levels_off_at_twice_the_tensor() -> None:
+    d = 1000
+    assert ring_bound_bits(2, d, 4) == d * 4 * 8  # 2 (n-1)/n = 1 for n = 2
+    assert ring_bound_bits(1000, d, 4) == pytest.approx(2 * d * 4 * 8, rel=1e-3)
+    assert ring_bound_bits(5, d, 2) == 2 * 4 / 5 * d * 2 * 8
+
+
+def test_shard_vote_is_the_packed_slice_of_the_coordinates() -> None:
+    rng = np.random.default_rng(3)
+    signs = rng.choice(np.array([-1, 1], dtype=np.int8), size=1003)  # (1003,) int8
+    vote = pack_ternary(signs)
+    for lo, hi in [(0, 1003), (0, 512), (512, 1003), (8, 16)]:
+        part = shard_vote(vote, lo, hi)
+        assert part.length == hi - lo
+        assert np.array_equal(unpack_ternary(part), signs[lo:hi])
+    with pytest.raises(ValueError, match="byte-aligned"):
+        shard_vote(vote, 3, 16)
+
+
+def test_shard_round_trips_through_its_flag() -> None:
+    shard = Shard("10.200.0.1", 50051, 0, 96)
+    assert Shard.parse(str(shard)) == shard
+
+
+def test_the_sweep_touches_only_its_own_prefix() -> None:
+    assert owned("ecb", "ecb-br") and owned("ecb", "ecb-n12")
+    assert not owned("ecb", "ecbx-n1")  # another prefix that starts the same
+    assert not owned("ecb", "ecb-n1x") and not owned("ecb", "other-ecb-n1")
+
+
+def test_addresses_are_private_and_distinct() -> None:
+    addrs = [address(i) for i in range(1000)]
+    assert len(set(addrs)) == 1000
+    assert all(a.startswith("10.200.") for a in addrs)  # 10.0.0.0/8 (RFC 1918)
+
+
+def test_non_root_gets_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(ConfigError, match="needs root"):
+        require_root("election bench cluster")
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--rate", "5gbit"], "unknown rate '5gbit'"),
+        (["--n", "1"], "at least 2 workers"),
+        (["--n", "a,b"], "worker counts"),
+        (["--prefix", "Bad-Prefix"], "lower-case"),
+        (["--d", "4"], "--d must be"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(
+    bad: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["bench", "cluster", *bad]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("election: error:") and message in err
+    assert len(err.splitlines()) == 1
