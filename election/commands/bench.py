@@ -7,7 +7,14 @@ import importlib
 
 from election.errors import ElectionError
 
-BENCH_MODULES = ("bench.votes", "bench.train", "bench.grpc", "bench.mpi", "bench.cluster")
+BENCH_MODULES = (
+    "bench.votes",
+    "bench.train",
+    "bench.grpc",
+    "bench.mpi",
+    "bench.cluster",
+    "bench.packer",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
