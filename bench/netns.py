@@ -1,6 +1,7 @@
 """Linux network namespaces as hosts: one namespace per node, a bridge in its own namespace.
 
-Layout for a prefix ``P`` (docs/mpi.md, "hosts on one machine"; BENCHMARKS.md, cluster bench):
+Layout for a prefix ``P`` (docs/mpi.md, "A hosts file across hosts, tested on one machine";
+BENCHMARKS.md, "Cluster"):
 
     namespace P-br      bridge ``br0``; the bridge-side veth end of every node is a port of it
     namespace P-n<i>    node i: ``lo`` and ``eth0`` (the node-side veth end), address

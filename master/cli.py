@@ -109,6 +109,22 @@ MASTER_SETTINGS = (
         seconds(),
     ),
     Setting(
+        "--upload-idle-timeout",
+        "ELECTION_UPLOAD_IDLE_TIMEOUT",
+        10.0,
+        float,
+        "a vote upload sending nothing this long is refused (DEADLINE_EXCEEDED slow_stream)",
+        seconds(strict=True),
+    ),
+    Setting(
+        "--upload-timeout",
+        "ELECTION_UPLOAD_TIMEOUT",
+        120.0,
+        float,
+        "a vote upload taking longer than this in all is refused (slow_stream)",
+        seconds(strict=True),
+    ),
+    Setting(
         "--run-id",
         "ELECTION_RUN_ID",
         "",
@@ -138,11 +154,12 @@ def run(args: argparse.Namespace) -> int:
     from election.training.recorder import RunRecorder
     from election.training.setup import prepare
     from master import checkpoint
+    from master.admission import StreamLimits
     from master.loop import resume_recorder, run_rounds
     from master.metrics import Metrics, serve_metrics
     from master.rounds import RoundsClosed
+    from master.server import MasterServer
     from master.service import MasterOptions, MasterService
-    from master.servicer import set_not_serving, start_server
     from wire.jsonlog import JsonLog
     from wire.messages import RoundUpdate, payload_from_core
     from wire.security import TlsFiles, new_secret
@@ -156,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_every=values["checkpoint_every"],
         linger_s=values["linger"],
         pace_s=values["pace"],
+        limits=StreamLimits(
+            upload_idle_s=values["upload_idle_timeout"],
+            upload_total_s=values["upload_timeout"],
+        ),
     )
     tls = TlsFiles(values["tls_cert"], values["tls_key"], values["tls_ca"])
     log = JsonLog("master")
@@ -186,15 +207,14 @@ def run(args: argparse.Namespace) -> int:
     )
     history: list[tuple[int, dict[str, float]]] = []
     if ckpt is not None:
-        service.node.replica.load_state_bytes(ckpt.replica_state)
+        service.restore_state(ckpt.replica_state)
         history = list(ckpt.evals)
         for name in ("rounds", "abstentions", "votes_accepted", "bytes_received"):
             metrics.inc(name, ckpt.counters.get(name, 0.0))
     recorder = RunRecorder(setup, run_dir=Path(ckpt.run_dir) if ckpt else None)
     resume_recorder(recorder, history)
-    server, port, health_servicer = start_server(
-        service, bind=values["bind"], port=values["port"], tls=tls
-    )
+    server = MasterServer(service, bind=values["bind"], port=values["port"], tls=tls)
+    port = server.start()
     _write_port(values["port_file"], port)
     http = None
     if values["metrics_port"] >= 0:
@@ -215,8 +235,8 @@ def run(args: argparse.Namespace) -> int:
 
     def stop(signum: int, frame: Any) -> None:
         stopping.set()
-        set_not_serving(health_servicer)
-        server.stop(grace=2)  # refuse new RPCs now; in-flight ones get 2 s
+        server.set_serving(False)
+        server.stop(grace=2, wait=False)  # refuse new RPCs now; in-flight ones get 2 s
         service.rounds.close()
 
     signal.signal(signal.SIGTERM, stop)
@@ -227,8 +247,8 @@ def run(args: argparse.Namespace) -> int:
         log.event("stopped", round=service.rounds.open_round, checkpoint=options.checkpoint_dir)
         return 0 if stopping.is_set() else 1
     finally:
-        set_not_serving(health_servicer)
-        server.stop(grace=2).wait()
+        server.set_serving(False)
+        server.stop(grace=2)
         if http is not None:
             http.shutdown()
     print_summary(summary, as_json=args.json)

@@ -78,6 +78,7 @@ def run_rounds(
                 data = service.node.round(step, votes)  # type: ignore[arg-type]
                 digest = service.node.replica.digest()
                 service.model_round = step + 1
+                service.head = (step + 1, digest)
                 done = step + 1
                 if done % setup.cfg.eval_every == 0 or done == total:
                     values = service.node.replica.evaluate()

@@ -76,6 +76,7 @@ class RoundState:
         self._joined: set[int] = set()
         self._fetched_final: set[int] = set()
         self._closed = False
+        self._listeners: list[Callable[[], None]] = []  # told of every publish and close
 
     # --- read-only views ---
     @property
@@ -92,6 +93,19 @@ class RoundState:
         with self._cond:
             return len(self._joined)
 
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` (from the publishing thread) after every publish and close.
+
+        The asynchronous server uses it to wake its long polls without a thread per poll.
+        """
+        with self._cond:
+            self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self._cond.notify_all()
+        for listener in self._listeners:
+            listener()
+
     # --- called by RPC threads ---
     def mark_joined(self, slot: int) -> None:
         with self._cond:
@@ -105,19 +119,26 @@ class RoundState:
         if cred.run_id != self.run_id:
             raise WrongRun(f"run id {clip(cred.run_id)} is not this run's {self.run_id!r}")
 
+    def check_open(self, slot: int, r: int) -> None:
+        """Whether ``slot`` may still vote in round ``r`` (before its payload is read)."""
+        with self._cond:
+            self._check_open_locked(slot, r)
+
+    def _check_open_locked(self, slot: int, r: int) -> None:
+        if self._open >= self.total_rounds:
+            raise RunFinished(f"the run finished after {self.total_rounds} rounds")
+        if r < self._open or (r == self._open and self._closing):
+            raise StaleRound(f"round {r} is closed; the open round is {self._next_open()}")
+        if r > self._open:
+            raise FutureRound(f"round {r} is not open yet; the open round is {self._open}")
+        if slot in self._votes:
+            raise DuplicateVote(f"slot {slot} already voted in round {r}")
+
     def submit(self, vote: Vote) -> int:
         """Validate and store a vote; returns the number of votes now held for its round."""
         self.check_reader(vote.credentials)
         slot, r = vote.credentials.slot, vote.round
-        with self._cond:
-            if self._open >= self.total_rounds:
-                raise RunFinished(f"the run finished after {self.total_rounds} rounds")
-            if r < self._open or (r == self._open and self._closing):
-                raise StaleRound(f"round {r} is closed; the open round is {self._next_open()}")
-            if r > self._open:
-                raise FutureRound(f"round {r} is not open yet; the open round is {self._open}")
-            if slot in self._votes:
-                raise DuplicateVote(f"slot {slot} already voted in round {r}")
+        self.check_open(slot, r)
         self._check_payload(vote.payload)  # outside the lock: may scan megabytes
         with self._cond:
             if r != self._open or self._closing:
@@ -155,7 +176,10 @@ class RoundState:
                 self._cond.wait(remaining)
 
     def mark_fetched_final(self, slot: int) -> None:
-        """A slot received the last round's update (the master may stop once all did)."""
+        """A slot received the last round's update (the master may stop once all did).
+
+        Called only once the whole update was written to the slot's live stream.
+        """
         with self._cond:
             self._fetched_final.add(slot)
             self._cond.notify_all()
@@ -197,7 +221,7 @@ class RoundState:
             self._opened_at = time.monotonic()
             self._votes = {}
             self._closing = False
-            self._cond.notify_all()
+            self._changed()
 
     def wait_final_fetched(self, slots: int, timeout_s: float) -> bool:
         """After the last round: wait until ``slots`` slots fetched the final update."""
@@ -213,7 +237,7 @@ class RoundState:
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            self._cond.notify_all()
+            self._changed()
 
     def _raise_if_closed(self) -> None:
         if self._closed:

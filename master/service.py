@@ -15,10 +15,11 @@ from election.training.messages import decode_vote
 from election.training.nodes import MasterNode
 from election.training.setup import Setup
 from election.votes import PackedVote
+from master.admission import StreamLimits
 from master.metrics import Metrics
 from master.rounds import RoundState
 from master.slots import SlotTable
-from wire.errors import MalformedMessage, RunFinished, WrongLength
+from wire.errors import MalformedMessage, PayloadTooLarge, RunFinished, WrongLength
 from wire.jsonlog import JsonLog
 from wire.limits import MAX_NAME_CHARS, check_length
 from wire.messages import (
@@ -51,6 +52,7 @@ class MasterOptions:
     pace_s: float = (
         0.0  # minimum seconds per round (demos and fault tests); 0 = as fast as possible
     )
+    limits: StreamLimits = StreamLimits()  # stream caps and upload time bounds
 
 
 class MasterService:
@@ -77,6 +79,10 @@ class MasterService:
         self.dim = self.node.replica.dim
         self.model_lock = threading.Lock()
         self.model_round = first_round  # the round the replica's state is the start of
+        # (model_round, digest), replaced as one tuple after every round: GetStatus reads it
+        # without the model lock, so it answers at once while a round is being computed
+        self.head = (first_round, self.node.replica.digest())
+        self._snapshot: Snapshot | None = None  # the open round's snapshot, once built
         self.config_json = json.dumps(cfg.to_json_dict(), sort_keys=True)
         self.tokens = SlotTokens(secret, run_id, cfg.n)
         self.slots = SlotTable(cfg.n, seed=cfg.seed)
@@ -123,29 +129,49 @@ class MasterService:
         if query.round >= self.setup.total_steps:
             raise RunFinished(f"round {query.round} is past the last round")
 
-    def update(self, query: UpdateQuery, wait_s: float) -> RoundUpdate | None:
-        self.check_update_query(query)
-        update = self.rounds.wait_update(query.round, wait_s)
-        if update is not None and update.round == self.setup.total_steps - 1:
-            self.rounds.mark_fetched_final(query.credentials.slot)
-        return update
+    def delivered(self, slot: int, update: RoundUpdate, nbytes: int) -> None:
+        """The whole update was written to ``slot``'s live stream (only then is it counted)."""
+        self.metrics.inc("bytes_sent", nbytes)
+        if update.round == self.setup.total_steps - 1:
+            self.rounds.mark_fetched_final(slot)
+
+    def check_declared(self, encoding: str, length: int, total_nbytes: int) -> None:
+        """A vote header's payload, before any payload byte is read: length, kind, size."""
+        if length != self.dim:
+            raise WrongLength(f"vote has {length} coordinates, the model has {self.dim}")
+        scheme = self.setup.cfg.scheme
+        expected = VOTE_ENCODING.get(scheme, "PACKED_TERNARY")
+        if encoding != expected:
+            raise MalformedMessage(f"scheme {scheme} needs {expected} votes, not {encoding}")
+        if total_nbytes > self.max_vote_nbytes:
+            raise PayloadTooLarge(
+                f"declared payload of {total_nbytes} B exceeds the largest valid vote of "
+                f"{self.max_vote_nbytes} B"
+            )
 
     def snapshot(self, cred: Credentials) -> Snapshot:
+        """The state at the start of the open round; built once per round, then shared."""
         self.rounds.check_reader(cred)
         with self.model_lock:
-            snap = Snapshot(
-                round=self.model_round,
-                digest=self.node.replica.digest(),
-                state=self.node.replica.state_bytes(),
-            )
+            if self._snapshot is None or self._snapshot.round != self.model_round:
+                self._snapshot = Snapshot(
+                    round=self.model_round,
+                    digest=self.head[1],
+                    state=self.node.replica.state_bytes(),
+                )
+            snap = self._snapshot
         self.metrics.inc("snapshots")
         self.log.event("snapshot_served", slot=cred.slot, round=snap.round)
         return snap
 
-    def status(self) -> RunStatus:
+    def restore_state(self, replica_state: bytes) -> None:
+        """Load a checkpointed replica state (resume) and refresh the published head."""
         with self.model_lock:
-            digest = self.node.replica.digest()
-            model_round = self.model_round
+            self.node.replica.load_state_bytes(replica_state)
+            self.head = (self.model_round, self.node.replica.digest())
+
+    def status(self) -> RunStatus:
+        model_round, digest = self.head  # never waits for a round in progress
         return RunStatus(
             run_id=self.run_id,
             round=model_round,

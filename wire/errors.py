@@ -23,12 +23,14 @@ grpc import here.
     slow_stream      DEADLINE_EXCEEDED    a stream idle or open longer than the master allows
     undecodable      INVALID_ARGUMENT     bytes that are not a protobuf message of the RPC's type
 
-Reasons the master counts but gRPC (not the master) answers, so that every refused call is
+Reasons the master counts but gRPC (not the master) answers, so that every refused upload is
 counted once under what its client was told (GRPC_REASONS):
 
-    message_too_large  RESOURCE_EXHAUSTED   one message over the gRPC limit (8 MiB)
-    cancelled          CANCELLED            the client cancelled its call
-    deadline_exceeded  DEADLINE_EXCEEDED    the client's own deadline passed
+    stream_cancelled   CANCELLED            the client cancelled its upload, or
+                       RESOURCE_EXHAUSTED   it sent one message over the gRPC limit (8 MiB):
+                                            gRPC cancels that call itself, and the server API
+                                            shows both endings identically, so both count here
+    deadline_exceeded  DEADLINE_EXCEEDED    the client's own deadline passed mid-upload
 """
 
 from __future__ import annotations
@@ -123,10 +125,9 @@ ALL_ERRORS: tuple[type[ProtocolError], ...] = (
     SlowStream,
     Undecodable,
 )
-GRPC_REASONS = {  # reason -> the status code gRPC itself answers with
-    "message_too_large": "RESOURCE_EXHAUSTED",
-    "cancelled": "CANCELLED",
-    "deadline_exceeded": "DEADLINE_EXCEEDED",
+GRPC_REASONS: dict[str, tuple[str, ...]] = {  # reason -> the codes gRPC itself answers with
+    "stream_cancelled": ("CANCELLED", "RESOURCE_EXHAUSTED"),
+    "deadline_exceeded": ("DEADLINE_EXCEEDED",),
 }
 REASONS = tuple(e.reason for e in ALL_ERRORS) + tuple(GRPC_REASONS)
 
@@ -140,3 +141,14 @@ def reason_of(details_text: str | None) -> str:
     """The reason a status details string starts with (``"unknown"`` if none)."""
     head = (details_text or "").split(":", 1)[0].strip()
     return head if head in REASONS else "unknown"
+
+
+def told_reason(code: str, details_text: str | None) -> str:
+    """The reason a client was told: the master's ``"<reason>: "`` prefix, else gRPC's own."""
+    reason = reason_of(details_text)
+    if reason != "unknown":
+        return reason
+    for grpc_reason, codes in GRPC_REASONS.items():
+        if code in codes:
+            return grpc_reason
+    return "unknown"

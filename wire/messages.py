@@ -15,6 +15,7 @@ import numpy as np
 
 from election.votes import PackedVote
 from wire.errors import MalformedMessage
+from wire.limits import max_packed_nbytes
 
 RAW_ENCODINGS: dict[str, np.dtype[Any]] = {
     "INT16_LE": np.dtype("<i2"),
@@ -66,10 +67,15 @@ def payload_to_core(payload: Payload) -> bytes:
 
 
 def max_vote_nbytes(scheme: str, dim: int) -> int:
-    """The largest valid vote payload for ``dim`` coordinates (a MASK vote: 2 bit-planes)."""
+    """The largest valid vote payload for ``dim`` coordinates.
+
+    Sign schemes: any valid PACKED_TERNARY encoding is accepted (docs/vote_layout.md), so the
+    limit is that of an INDICES vote listing every coordinate, ceil(d/8) + 4 d bytes; raw
+    baselines: d values of their dtype.
+    """
     raw = VOTE_ENCODING.get(scheme)
     if raw is None:
-        return 2 * ((dim + 7) // 8)
+        return max_packed_nbytes(dim)
     return dim * RAW_ENCODINGS[raw].itemsize
 
 

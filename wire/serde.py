@@ -89,6 +89,15 @@ def payload_from_proto(header: pb.PayloadHeader, data: bytes) -> Payload:
     raise MalformedMessage(f"payload encoding {header.encoding} is not supported")
 
 
+def declared_payload(header: pb.PayloadHeader) -> tuple[str, int, int]:
+    """(encoding name, length d, total bytes) a header declares, before the data is read."""
+    try:
+        encoding = pb.Encoding.Name(header.encoding)
+    except ValueError:
+        encoding = f"encoding {int(header.encoding)}"
+    return encoding, int(header.length), int(header.total_nbytes)
+
+
 def _split(data: bytes, chunk_bytes: int) -> list[bytes]:
     if len(data) <= chunk_bytes:
         return [data]
@@ -138,15 +147,24 @@ def vote_to_chunks(vote: Vote, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pb
         yield pb.VoteChunk(header=vote_header, data=part) if k == 0 else pb.VoteChunk(data=part)
 
 
+def vote_credentials(header: pb.VoteHeader) -> Credentials:
+    return Credentials(header.run_id, header.slot, header.token)
+
+
+def vote_from_header(header: pb.VoteHeader, data: bytes) -> Vote:
+    """A vote from its header and the stream's concatenated data (layout validated)."""
+    return Vote(
+        credentials=vote_credentials(header),
+        round=header.round,
+        payload=payload_from_proto(header.payload, data),
+    )
+
+
 def vote_from_chunks(chunks: Iterable[pb.VoteChunk], *, max_nbytes: int) -> Vote:
     first, rest = _first(chunks)
     header: pb.VoteHeader = first.header  # type: ignore[attr-defined]
     data = _join(first, rest, header.payload.total_nbytes, max_nbytes)
-    return Vote(
-        credentials=Credentials(header.run_id, header.slot, header.token),
-        round=header.round,
-        payload=payload_from_proto(header.payload, data),
-    )
+    return vote_from_header(header, data)
 
 
 # --- updates --------------------------------------------------------------------------------

@@ -253,7 +253,7 @@ class WorkerLoop:
         self.log.event("rejected", round=step, reason=exc.reason, error=str(exc)[:200])
         if exc.reason == "finished":
             return -1
-        if exc.reason == "future_round":  # the master has not opened it yet: wait briefly
+        if exc.reason in ("future_round", "too_many_streams"):  # not yet / a stream too many
             time.sleep(next(backoff_delays()))
             return step
         if exc.reason == "stale_round":

@@ -23,8 +23,8 @@ from election.training.setup import prepare
 from master.loop import run_rounds
 from master.metrics import Metrics
 from master.rounds import RoundsClosed
+from master.server import MasterServer
 from master.service import MasterOptions, MasterService
-from master.servicer import start_server
 from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
 from wire.jsonlog import JsonLog
 from wire.options import channel_options
@@ -174,7 +174,8 @@ def live_master(
         metrics=Metrics(),
         log=JsonLog("master", stream=stream),
     )
-    server, port, _ = start_server(service, bind="127.0.0.1", port=0)
+    server = MasterServer(service, bind="127.0.0.1", port=0)
+    port = server.start()
     live = LiveMaster(service, f"127.0.0.1:{port}", stream)
 
     def train() -> None:
@@ -192,6 +193,6 @@ def live_master(
         yield live
     finally:
         service.rounds.close()
-        server.stop(grace=0.5).wait()
+        server.stop(grace=0.5)
         if run:
             thread.join(30)
