@@ -23,6 +23,9 @@ from typing import Any
 from election.errors import ConfigError
 
 SCHEMES = ("majority", "signed-sum", "median", "sgd")
+SIGN_SCHEMES = ("majority", "signed-sum")  # schemes whose master output is a ternary sign
+DECODERS = ("plain", "quorum")  # election/votes/decoders.py
+CODES = ("uncoded", "bernoulli", "deterministic", "ternary")  # plus file:PATH
 OPTIMIZERS = ("master-momentum", "partition-momentum")
 TRANSPORTS = ("inprocess", "grpc", "mpi")
 
@@ -40,7 +43,7 @@ class TrainConfig:
     model: str = ""  # "" = the dataset's default model
     n: int = 5  # workers = partitions per step (paper Fig. 4: n = 5)
     b: int = 1  # Byzantine workers (paper Fig. 4: b = 1)
-    code: str = "deterministic"  # uncoded | bernoulli | deterministic | file:PATH
+    code: str = "deterministic"  # uncoded | bernoulli | deterministic | ternary | file:PATH
     r: float = 2.0  # expected redundancy of Bernoulli codes (p = r / n)
     attack: str = "reverse"  # core attack registry name; "none" disables Byzantine workers
     byzantine_select: str = "random"  # random (seeded) | heaviest | explicit ids "0,3"
@@ -49,6 +52,11 @@ class TrainConfig:
         0.0  # Gaussian noise added to gradients before the sign (paper baseline)
     )
     recompute: bool = False  # recompute every assigned partition per worker, as the paper's main.py
+    # master's decoder (majority scheme): plain = the paper's sign(sum_j E_j); quorum = output
+    # s = sign(sum_j E_j) only if at least q votes equal s, else 0 (docs/codes.md "Zero signs")
+    decoder: str = "plain"
+    quorum: int = 0  # q of the quorum decoder; 0 = b + 1 (dead coordinates can never move)
+    audit: bool = False  # in-process: count coordinates where the update differs from mu
     # --- optimisation ---
     optimizer: str = "master-momentum"  # master-momentum (CIFAR) | partition-momentum (Amazon)
     lr: float = 1e-3  # digits: signSGD step size (with momentum 0.9 the effective step is 1e-2)
@@ -114,12 +122,33 @@ class TrainConfig:
         _require(self.eval_every >= 1, "eval_every", self.eval_every, "must be at least 1")
         _require(self.noise_variance >= 0, "noise_variance", self.noise_variance, "must be >= 0")
         _require(self.threads >= 0, "threads", self.threads, "must be >= 0")
+        _require(self.decoder in DECODERS, "decoder", self.decoder, f"must be one of {DECODERS}")
+        _require(0 <= self.quorum <= self.n, "quorum", self.quorum, f"must be in [0, n = {self.n}]")
         _require(
-            self.code in ("uncoded", "bernoulli", "deterministic") or self.code.startswith("file:"),
+            self.decoder == "plain" or self.scheme == "majority",
+            "decoder",
+            self.decoder,
+            f"applies to scheme majority only (scheme is {self.scheme!r}); use decoder plain",
+        )
+        _require(
+            not self.audit or (self.transport == "inprocess" and self.scheme in SIGN_SCHEMES),
+            "audit",
+            self.audit,
+            "needs transport inprocess and a sign scheme (majority or signed-sum)",
+        )
+        _require(
+            self.code in CODES or self.code.startswith("file:"),
             "code",
             self.code,
-            "must be uncoded, bernoulli, deterministic or file:PATH",
+            "must be uncoded, bernoulli, deterministic, ternary or file:PATH",
         )
+
+    @property
+    def quorum_q(self) -> int | None:
+        """The q the master's majority uses: None for the plain rule, else quorum or b + 1."""
+        if self.decoder == "plain":
+            return None
+        return self.quorum if self.quorum else self.b + 1
 
     def to_json_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

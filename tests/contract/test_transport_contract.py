@@ -22,6 +22,15 @@ CASES: dict[str, dict[str, Any]] = {
     "uncoded-random": {"code": "uncoded", "attack": "random"},
     "bernoulli-reverse": {"code": "bernoulli", "r": 2.0, "attack": "reverse"},
     "deterministic-omniscient": {"code": "deterministic", "attack": "omniscient"},
+    # the quorum decoder at the master with q = 4 of 5 votes: unlike the default b + 1 = 2 (and
+    # any q <= 3, which a majority of 5 nonzero votes always reaches) it differs from the plain
+    # rule within 6 steps, so a transport that dropped the decoder would fail
+    "deterministic-directional-quorum": {
+        "code": "deterministic",
+        "attack": "directional",
+        "decoder": "quorum",
+        "quorum": 4,
+    },
 }
 
 
@@ -50,3 +59,12 @@ def test_transport_trains_the_same_model_as_the_single_process_loop(
     assert summary["final"] == expected["final"]
     assert summary["byzantine"] == expected["byzantine"]
     assert (Path(summary["run_dir"]) / "summary.json").is_file()
+
+
+def test_the_quorum_case_trains_another_model_than_the_plain_decoder(
+    reference: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """So the contract above would catch a transport that ignored the decoder."""
+    cfg = config("deterministic-directional-quorum", tmp_path).replace(decoder="plain")
+    plain = train_inprocess(prepare(cfg), progress=False)
+    assert plain["model_sha256"] != reference["deterministic-directional-quorum"]["model_sha256"]
