@@ -127,6 +127,7 @@ class Snapshot:
 class JoinClaim:
     slot: int  # -1 = any free slot
     worker_name: str = ""
+    join_secret: str = ""  # the run's join secret ("" for a master in open mode)
 
 
 @dataclass(frozen=True)

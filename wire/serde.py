@@ -241,11 +241,13 @@ def snapshot_request_from_proto(msg: pb.SnapshotRequest) -> Credentials:
 
 
 def join_claim_to_proto(claim: JoinClaim) -> pb.JoinRequest:
-    return pb.JoinRequest(slot=claim.slot, worker_name=claim.worker_name)
+    return pb.JoinRequest(
+        slot=claim.slot, worker_name=claim.worker_name, join_secret=claim.join_secret
+    )
 
 
 def join_claim_from_proto(msg: pb.JoinRequest) -> JoinClaim:
-    return JoinClaim(slot=msg.slot, worker_name=msg.worker_name)
+    return JoinClaim(slot=msg.slot, worker_name=msg.worker_name, join_secret=msg.join_secret)
 
 
 def assignment_to_proto(a: Assignment) -> pb.JoinResponse:

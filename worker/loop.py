@@ -55,6 +55,7 @@ class WorkerOptions:
     connect_timeout_s: float = 300.0  # give up when the master is unreachable this long
     byzantine: bool = False  # adversary: send what the configured attack produces
     attack: str = ""  # adversary: local attack override ("" = the run's attack)
+    join_secret: str = field(default="", repr=False)  # the run's join secret ("" = open mode)
 
 
 class Hooks(Protocol):
@@ -102,7 +103,10 @@ class WorkerLoop:
 
     def _join(self) -> Assignment:
         slot = self.assignment.slot if self.assignment is not None else self.options.slot
-        assignment = self.client.join(JoinClaim(slot=slot, worker_name=self.options.name))
+        claim = JoinClaim(
+            slot=slot, worker_name=self.options.name, join_secret=self.options.join_secret
+        )
+        assignment = self.client.join(claim)
         if self.assignment is not None and assignment.run_id != self.assignment.run_id:
             raise RuntimeError(
                 f"the master now runs {assignment.run_id!r}, not {self.assignment.run_id!r}"
