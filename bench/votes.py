@@ -8,7 +8,10 @@ object. Throughput = packed vote payload bytes aggregated per second (best repea
 executor is timed too (``numpy_executor_ms``), so both executors are compared in the same run.
 ``--cold`` streams 64 MiB through the caches before every timed call, so that the votes come
 from DRAM as they do at a master that received them a while ago.
-Target: >= 1.5 GB/s per core and >= 30x faster than unpack-and-sum at n=15, d=11,173,962.
+The quorum decoder (``majority(..., quorum=q)``, q = ``--quorum``) is timed in the same run on
+the same votes (``quorum_ms``, ``quorum_numpy_ms``) and checked against the naive quorum.
+Targets: >= 1.5 GB/s per core and >= 30x faster than unpack-and-sum at n=15, d=11,173,962;
+the quorum decoder within 1.5x of the plain majority's time (``quorum_vs_plain``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from election.votes.majority import EXECUTORS, resolve_executor
 
 # Larger than the last-level cache of common servers (32 MiB L3 on the development VM).
 EVICT_BYTES = 64 * 2**20
+# q of the timed quorum decoder: b + 1 for the paper's Amazon setting n = 15, b = 5 (the circuit's
+# cost does not depend on q).
+DEFAULT_QUORUM = 6
 
 
 def _time(
@@ -62,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--n {args.n}, --d {args.d}, --repeat {args.repeat} must all be >= 1")
     if not 0.0 <= args.zeros_frac <= 1.0:
         raise ConfigError(f"--zeros-frac {args.zeros_frac} must lie in [0, 1]")
+    if args.quorum < 1:
+        raise ConfigError(f"--quorum {args.quorum} must be >= 1")
     try:  # the packed path is numpy-only; keep torch (if loaded elsewhere) single-threaded too
         import torch
 
@@ -78,7 +86,16 @@ def run(args: argparse.Namespace) -> int:
     t_packed, out_packed = _time(lambda: majority(votes, executor=executor), args.repeat, evict)
     t_numpy, out_numpy = _time(lambda: majority(votes, executor="numpy"), args.repeat, evict)
     t_naive, out_naive = _time(lambda: majority_naive(votes), max(1, min(args.repeat, 3)), evict)
+    q = args.quorum
+    t_quorum, out_quorum = _time(
+        lambda: majority(votes, executor=executor, quorum=q), args.repeat, evict
+    )
+    t_qnumpy, out_qnumpy = _time(
+        lambda: majority(votes, executor="numpy", quorum=q), args.repeat, evict
+    )
+    quorum_naive = majority_naive(votes, quorum=q)
     same = out_packed == out_naive and out_numpy == out_naive
+    same_quorum = out_quorum == quorum_naive and out_qnumpy == quorum_naive
     best, naive_best = min(t_packed), min(t_naive)
     result = {
         "n": args.n,
@@ -94,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
         "gbytes_per_s": round(packed_bytes / best / 1e9, 3),
         "speedup_vs_naive": round(naive_best / best, 1),
         "same_result": bool(same),
+        "quorum": q,
+        "quorum_ms": round(min(t_quorum) * 1e3, 3),
+        "quorum_median_ms": round(statistics.median(t_quorum) * 1e3, 3),
+        "quorum_numpy_ms": round(min(t_qnumpy) * 1e3, 3),
+        "quorum_vs_plain": round(min(t_quorum) / best, 3),
+        "same_quorum_result": bool(same_quorum),
         "output_zero_kind": out_packed.zero_kind.name,
         "threads": 1,
         "repeat": args.repeat,
@@ -104,16 +127,23 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     if not same:
         raise AssertionError("packed majority (native or numpy) and unpack-and-sum disagree")
+    if not same_quorum:
+        raise AssertionError("packed quorum decoder (native or numpy) and the naive one disagree")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("votes", help="packed majority vs unpack-and-sum (JSON)")
+    parser = subparsers.add_parser(
+        "votes", help="packed majority and quorum decoder vs unpack-and-sum (JSON)"
+    )
     parser.add_argument("--n", type=int, default=15, help="number of votes (workers)")
     parser.add_argument("--d", type=int, default=11_173_962, help="coordinates (ResNet-18)")
     parser.add_argument("--zeros-frac", type=float, default=0.0, help="P(coordinate is 0)")
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats (best and median)")
     parser.add_argument("--seed", type=int, default=0, help="vote generator seed")
+    parser.add_argument(
+        "--quorum", type=int, default=DEFAULT_QUORUM, help="q of the timed quorum decoder"
+    )
     parser.add_argument(
         "--executor", choices=EXECUTORS, default="auto", help="who runs the packed majority"
     )

@@ -23,11 +23,13 @@ from typing import Any
 from election.errors import ConfigError
 
 SCHEMES = ("majority", "signed-sum", "sign-of-sum", "median", "sgd")
+SIGN_SCHEMES = ("majority", "signed-sum")  # schemes the audit compares with mu (partition signs)
+DECODERS = ("plain", "quorum")  # election/votes/decoders.py
+# plus file:PATH; "paper-r3.8" is main.py's n = 5 matrix (docs/paper.md)
+CODES = ("uncoded", "bernoulli", "deterministic", "ternary", "paper-r3.8")
 OPTIMIZERS = ("master-momentum", "partition-momentum")
 TRANSPORTS = ("inprocess", "grpc", "mpi")
 PROTOCOLS = ("project", "seed")  # seed: the official Amazon code's data order (docs/paper.md)
-# Code names a config may use (plus file:PATH); "paper-r3.8" is main.py's n = 5 matrix.
-CODE_NAMES = ("uncoded", "bernoulli", "deterministic", "paper-r3.8")
 
 # Paper, CIFAR-10 (Sec. 5): multiply lr by 0.1 at these epochs; n in {5, 9} used 40/80.
 CIFAR_MILESTONES_SMALL_N = (40, 80)
@@ -43,7 +45,7 @@ class TrainConfig:
     model: str = ""  # "" = the dataset's default model
     n: int = 5  # workers = partitions per step (paper Fig. 4: n = 5)
     b: int = 1  # Byzantine workers (paper Fig. 4: b = 1)
-    code: str = "deterministic"  # uncoded | bernoulli | deterministic | file:PATH
+    code: str = "deterministic"  # uncoded | bernoulli | deterministic | ternary | file:PATH
     r: float = 2.0  # expected redundancy of Bernoulli codes (p = r / n)
     redraw: bool = True  # Bernoulli: redraw G until no row is empty (False: one draw, as Amazon)
     attack: str = "reverse"  # core attack registry name; "none" disables Byzantine workers
@@ -55,6 +57,11 @@ class TrainConfig:
     worker_noise_std: float = 0.0  # std * N(0, 1) per (honest worker, partition): --variance
     recompute: bool = False  # recompute every assigned partition per worker, as the paper's main.py
     augment: bool = False  # CIFAR-10: random crop (pad 4) + flip per training sample (main.py)
+    # master's decoder (majority scheme): plain = the paper's sign(sum_j E_j); quorum = output
+    # s = sign(sum_j E_j) only if at least q votes equal s, else 0 (docs/codes.md "Zero signs")
+    decoder: str = "plain"
+    quorum: int = 0  # q of the quorum decoder; 0 = b + 1 (dead coordinates can never move)
+    audit: bool = False  # in-process: count coordinates where the update differs from mu
     # --- optimisation ---
     optimizer: str = "master-momentum"  # master-momentum (CIFAR) | partition-momentum (Amazon)
     lr: float = 1e-3  # digits: signSGD step size (with momentum 0.9 the effective step is 1e-2)
@@ -131,12 +138,33 @@ class TrainConfig:
             "is the official CIFAR-10 augmentation; it needs dataset=cifar10",
         )
         _require(self.threads >= 0, "threads", self.threads, "must be >= 0")
+        _require(self.decoder in DECODERS, "decoder", self.decoder, f"must be one of {DECODERS}")
+        _require(0 <= self.quorum <= self.n, "quorum", self.quorum, f"must be in [0, n = {self.n}]")
         _require(
-            self.code in CODE_NAMES or self.code.startswith("file:"),
+            self.decoder == "plain" or self.scheme == "majority",
+            "decoder",
+            self.decoder,
+            f"applies to scheme majority only (scheme is {self.scheme!r}); use decoder plain",
+        )
+        _require(
+            not self.audit or (self.transport == "inprocess" and self.scheme in SIGN_SCHEMES),
+            "audit",
+            self.audit,
+            "needs transport inprocess and a sign scheme (majority or signed-sum)",
+        )
+        _require(
+            self.code in CODES or self.code.startswith("file:"),
             "code",
             self.code,
-            f"must be one of {', '.join(CODE_NAMES)} or file:PATH",
+            f"must be one of {', '.join(CODES)} or file:PATH",
         )
+
+    @property
+    def quorum_q(self) -> int | None:
+        """The q the master's majority uses: None for the plain rule, else quorum or b + 1."""
+        if self.decoder == "plain":
+            return None
+        return self.quorum if self.quorum else self.b + 1
 
     def to_json_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

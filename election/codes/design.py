@@ -32,7 +32,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from election.errors import CodeError
 
-from .bounds import check_odd, lower_bound_ones
+from .bounds import check_odd, lower_bound_ones, ternary_lower_bound_ones
 from .matrix import AllocationCode
 
 MAX_EXACT_N = 13  # 8191 support variables; beyond that the model alone is too large
@@ -85,6 +85,25 @@ def minimal_patterns(n: int) -> np.ndarray:
     return np.array(rows)  # (C(n, m), n) int8
 
 
+def ternary_minimal_patterns(n: int) -> np.ndarray:
+    """All u in {-1, 0, +1}^n with sum(u) = 1: (patterns, n) int8.
+
+    For the ternary-perfect ILP (:mod:`election.codes.ternary`): every u with mu(u) = +1 is
+    componentwise >= one of these (lower a coordinate one step at a time until the sum is 1),
+    and every vote sign(sum_{i in S} u_i) is monotone in u, so these constraints imply the rest.
+    """
+    rows = []
+    for plus in range(1, (n + 1) // 2 + 1):
+        for pos in itertools.combinations(range(n), plus):
+            rest = [i for i in range(n) if i not in pos]
+            for neg in itertools.combinations(rest, plus - 1):
+                u = np.zeros(n, dtype=np.int8)
+                u[list(pos)] = 1
+                u[list(neg)] = -1
+                rows.append(u)
+    return np.array(rows)  # (patterns, n) int8
+
+
 def minimum_redundancy_code(
     n: int,
     b: int,
@@ -92,19 +111,24 @@ def minimum_redundancy_code(
     time_limit: float | None = None,
     verbose: bool = False,
     upper_bound: int | None = None,
+    ternary: bool = False,
 ) -> DesignResult:
     """Solve the ILP above; ``optimal`` tells whether optimality was proven within the limit.
 
     ``upper_bound`` (the ones of any known perfect code, e.g. from :mod:`.construct`) adds the
-    cut ones(G) <= upper_bound, which keeps the optimum and prunes the search.
+    cut ones(G) <= upper_bound, which keeps the optimum and prunes the search. ``ternary``
+    designs ternary-perfect codes instead: the same ILP with one constraint per
+    u in {-1, 0, +1}^n with sum(u) = 1 (:func:`ternary_minimal_patterns`), i.e.
+    sum_S x_S sign(sum_{i in S} u_i) >= 2b + 1 for every ternary u with mu(u) != 0.
     """
     check_odd(n, b)
     if n > MAX_EXACT_N:
         raise CodeError(f"the exact ILP needs n <= {MAX_EXACT_N} (got n={n}); use the construction")
     started = time.perf_counter()
-    cheap_bound = lower_bound_ones(n, b)
+    cheap_bound = ternary_lower_bound_ones(n, b) if ternary else lower_bound_ones(n, b)
     supports = all_supports(n)  # (n_vars, n) int8
-    coeff = np.sign(minimal_patterns(n).astype(np.int32) @ supports.T.astype(np.int32))
+    patterns = ternary_minimal_patterns(n) if ternary else minimal_patterns(n)
+    coeff = np.sign(patterns.astype(np.int32) @ supports.T.astype(np.int32))
     cost = supports.sum(axis=1).astype(float)  # (n_vars,)
     degree_steps = np.diff(supports.T.astype(float), axis=0)  # (n-1, n_vars): d_{i+1} - d_i
     constraints = [
@@ -137,5 +161,5 @@ def minimum_redundancy_code(
     ones = int(rows.sum())
     if res.status == 0:
         bound = max(bound, ones)  # proven optimal by the solver
-    code = AllocationCode(rows[order][::-1], kind="deterministic", b=b)
+    code = AllocationCode(rows[order][::-1], kind="ternary" if ternary else "deterministic", b=b)
     return DesignResult(code, ones, bound, ones == bound, str(res.message), seconds)

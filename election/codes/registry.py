@@ -6,6 +6,9 @@
   the first draw, empty rows included (the official Amazon run, docs/paper.md).
 - ``deterministic``: perfect b-tolerance with as few ones as we can prove or construct (odd n,
   2b+1 <= n): shipped codes for n <= 31 (exact ILP optimum for n <= 9), else the construction.
+- ``ternary``: ternary-perfect (exact on every u in {-1, 0, +1}^n with mu != 0 under the quorum
+  decoder q = b + 1, dead coordinates fixed) with as few ones as we can prove or construct:
+  shipped for odd n <= 31 (:mod:`.ternary_store`), else the union-of-blocks construction.
 - ``file``: a matrix read from a JSON or 0/1 text file (see :func:`.matrix.load_matrix`);
   empty rows (idle workers) and columns nobody holds are accepted.
 - ``paper-r3.8``: the official code's n = 5 matrix with r = 3.8 (rows {1}, {2, 3, 4} and three
@@ -88,6 +91,26 @@ def paper_r38(*, n: int, b: int = 0, **_: object) -> AllocationCode:
     return AllocationCode(np.array(PAPER_R38_MATRIX, dtype=np.uint8), kind="paper-r3.8", b=b)
 
 
+def ternary(*, n: int, b: int = 0, **_: object) -> AllocationCode:
+    from .bounds import check_odd
+    from .ternary_blocks import construct_ternary_code
+    from .ternary_store import entry_matrix, shipped_ternary_entry
+
+    check_odd(n, b)
+    entry = shipped_ternary_entry(n, b)
+    if entry is not None:
+        keys = ("method", "lower_bound_ones", "optimal", "blocks", "movable_tie_fraction")
+        meta = {k: entry[k] for k in keys}
+        return AllocationCode(entry_matrix(entry), kind="ternary", b=b, meta=meta)
+    built = construct_ternary_code(n, b, max_blocks=3)
+    return AllocationCode(
+        built.matrix,
+        kind="ternary",
+        b=b,
+        meta={"method": "constructed", "blocks": [list(x) for x in built.blocks]},
+    )
+
+
 def from_file(
     *, n: int | None = None, path: str | None = None, b: int = 0, **_: object
 ) -> AllocationCode:
@@ -105,6 +128,7 @@ CODES: dict[str, Callable[..., AllocationCode]] = {
     "uncoded": uncoded,
     "bernoulli": bernoulli,
     "deterministic": deterministic,
+    "ternary": ternary,
     "file": from_file,
     "paper-r3.8": paper_r38,
 }

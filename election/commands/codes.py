@@ -1,5 +1,8 @@
 """``election codes {design,verify,prove,table,analyze}``: build, check and study allocation codes.
 
+``verify --ternary`` checks u in {-1, 0, +1}^n with worst-case attackers and a decoder
+(:mod:`election.codes.ternary`).
+
 Exit status: 0 on success; 1 when ``verify`` finds a counterexample; 2 on bad input (one line on
 stderr, raised as :class:`election.errors.CodeError`).
 """
@@ -19,11 +22,14 @@ from election.codes.analysis import (
     bernoulli_failure_bound,
     failure_probability,
 )
-from election.codes.bounds import check_odd, lower_bound_ones
+from election.codes.bounds import check_odd, lower_bound_ones, ternary_lower_bound_ones
 from election.codes.construct import baseline_ones
 from election.codes.matrix import load_matrix
 from election.codes.store import SHIPPED_NS, shipped_entry, write_shipped
+from election.codes.ternary import verify_ternary
+from election.commands import codes_ternary
 from election.errors import CodeError
+from election.votes.decoders import DECODERS, resolve_quorum
 
 
 def emit(payload: dict[str, Any], text: str, args: argparse.Namespace) -> None:
@@ -40,6 +46,8 @@ def rows_text(matrix: Any) -> str:
 
 
 def cmd_design(args: argparse.Namespace) -> int:
+    if args.ternary:
+        return codes_ternary.design_ternary(args)
     if args.all:
         ns = [n for n in SHIPPED_NS if n <= args.max_n]
         if not args.write:
@@ -52,9 +60,10 @@ def cmd_design(args: argparse.Namespace) -> int:
     code = make_code(args.kind, n=args.n, b=args.b, r=args.r, seed=args.seed)
     payload = code.to_json_dict()
     payload["b"] = args.b
-    if args.kind == "deterministic":
+    if args.kind in ("deterministic", "ternary"):
         if payload.get("lower_bound_ones") is None:
-            payload["lower_bound_ones"] = lower_bound_ones(args.n, args.b)
+            bound = ternary_lower_bound_ones if args.kind == "ternary" else lower_bound_ones
+            payload["lower_bound_ones"] = bound(args.n, args.b)
         payload["lower_bound"] = payload["lower_bound_ones"] / args.n
         payload.setdefault("optimal", int(code.matrix.sum()) == payload["lower_bound_ones"])
     else:
@@ -66,10 +75,28 @@ def cmd_design(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_matrix(args: argparse.Namespace) -> Any:
+    """The matrix to verify: --matrix FILE, or a registry code --kind K --n N (with --b)."""
+    if (args.matrix is None) == (args.kind is None):
+        raise CodeError("give exactly one of --matrix FILE or --kind KIND --n N")
+    if args.matrix is not None:
+        return load_matrix(args.matrix)
+    if args.n is None:
+        raise CodeError(f"--kind {args.kind} needs --n")
+    return make_code(args.kind, n=args.n, b=args.b, r=args.r, seed=args.seed).matrix
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    matrix = load_matrix(args.matrix)
+    matrix = _verify_matrix(args)
     if args.b < 0 or args.b > matrix.shape[0]:
         raise CodeError(f"b={args.b} must satisfy 0 <= b <= n={matrix.shape[0]}")
+    if args.ternary:
+        return verify_ternary_cmd(matrix, args)
+    if args.decoder is not None or args.quorum is not None:
+        raise CodeError(
+            "--decoder and --quorum apply to --ternary (for u in {-1, +1}^n both "
+            "decoders agree on every perfect code)"
+        )
     result = verify(matrix, args.b)
     payload = {
         "n": int(matrix.shape[0]),
@@ -90,9 +117,44 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if result.perfect else 1
 
 
+def verify_ternary_cmd(matrix: Any, args: argparse.Namespace) -> int:
+    """``verify --ternary``: exit 0 iff exact_nonzero, dead_fixed and never_opposite all hold."""
+    decoder = args.decoder or "plain"
+    q = resolve_quorum(decoder, args.quorum or 0, args.b)
+    result = verify_ternary(matrix, args.b, 1 if q is None else q)
+    payload = {
+        "decoder": decoder,
+        "redundancy": float(matrix.sum()) / matrix.shape[0],
+        **result.to_json_dict(),
+    }
+    checks = {
+        "exact_nonzero": result.exact_nonzero,
+        "dead_fixed": result.dead_fixed,
+        "never_opposite": result.never_opposite,
+    }
+    lines = [f"ternary, b={args.b}, decoder {decoder} (q={result.q}):"]
+    for name, check in checks.items():
+        state = "ok" if check.ok else f"FAILS on {check.failures}/{check.patterns} patterns"
+        lines.append(f"  {name}: {state} ({100 * check.fraction_ok:.2f} %)")
+        if check.counterexample is not None:
+            ce = check.counterexample
+            lines.append(
+                f"    e.g. signs {list(ce.signs)}: workers {list(ce.byzantine)} send "
+                f"{list(ce.messages)}; output {ce.output}, mu {ce.honest_majority}"
+            )
+    lines.append(
+        f"  movable ties: {result.ties.failures}/{result.ties.patterns} "
+        f"({100 * result.movable_tie_fraction:.2f} %)"
+    )
+    emit(payload, "\n".join(lines), args)
+    return 0 if all(c.ok for c in checks.values()) else 1
+
+
 def cmd_prove(args: argparse.Namespace) -> int:
-    result = minimum_redundancy_code(args.n, args.b, time_limit=args.time_limit)
-    payload = {"n": args.n, "b": args.b, **result.to_json_dict()}
+    result = minimum_redundancy_code(
+        args.n, args.b, time_limit=args.time_limit, ternary=args.ternary
+    )
+    payload = {"n": args.n, "b": args.b, "ternary": args.ternary, **result.to_json_dict()}
     state = "optimal (proven)" if result.optimal else f"best found, gap {result.gap}"
     text = (
         f"n={args.n} b={args.b}: ones={result.ones} (r={result.redundancy}), lower bound "
@@ -126,6 +188,8 @@ def table_rows(max_n: int) -> list[dict[str, Any]]:
 def cmd_table(args: argparse.Namespace) -> int:
     if args.max_n < 3:
         raise CodeError(f"--max-n={args.max_n} must be >= 3")
+    if args.ternary:
+        return codes_ternary.ternary_table(args)
     rows = table_rows(args.max_n)
     if args.json:
         print(json.dumps(rows))
@@ -222,12 +286,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     design.add_argument("--all", action="store_true", help="regenerate every shipped code")
     design.add_argument("--write", action="store_true", help="with --all: write data/*.json")
     design.add_argument("--max-n", type=int, default=31)
+    design.add_argument(
+        "--ternary",
+        action="store_true",
+        help="with --write and --all or --n: regenerate shipped ternary-perfect codes",
+    )
     common(design)
     design.set_defaults(func=cmd_design)
 
     check = sub.add_parser("verify", help="exhaustively check perfect b-tolerance of a matrix")
-    check.add_argument("--matrix", required=True, help="JSON or 0/1 text file")
+    check.add_argument("--matrix", help="JSON or 0/1 text file")
+    check.add_argument(
+        "--kind", choices=[k for k in CODE_KINDS if k != "file"], help="or a registry code"
+    )
+    check.add_argument("--n", type=int, help="workers, with --kind")
+    check.add_argument("--r", type=float, default=1.0, help="Bernoulli redundancy, with --kind")
+    check.add_argument("--seed", type=int, default=0, help="Bernoulli seed, with --kind")
     check.add_argument("--b", type=int, required=True)
+    check.add_argument(
+        "--ternary",
+        action="store_true",
+        help="check every u in {-1, 0, +1}^n: exact_nonzero, dead_fixed, never_opposite, ties",
+    )
+    check.add_argument("--decoder", choices=DECODERS, help="with --ternary (default plain)")
+    check.add_argument("--quorum", type=int, help="q of the quorum decoder (default b + 1)")
     common(check)
     check.set_defaults(func=cmd_verify)
 
@@ -235,6 +317,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prove.add_argument("--n", type=int, required=True)
     prove.add_argument("--b", type=int, required=True)
     prove.add_argument("--time-limit", type=float, default=None, help="seconds (default: none)")
+    prove.add_argument(
+        "--ternary", action="store_true", help="ternary-perfect: every u in {-1, 0, +1}^n"
+    )
     common(prove)
     prove.set_defaults(func=cmd_prove)
 
@@ -242,6 +327,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     table.add_argument("--max-n", type=int, default=31)
     table.add_argument("--markdown", action="store_true")
     table.add_argument("--json", action="store_true")
+    table.add_argument(
+        "--ternary", action="store_true", help="{-1, +1} codes vs ternary-perfect codes"
+    )
     table.set_defaults(func=cmd_table)
 
     analyze = sub.add_parser("analyze", help="Monte Carlo P(master output != majority)")

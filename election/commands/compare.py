@@ -22,6 +22,28 @@ LINEUP: dict[str, tuple[str, dict[str, Any]]] = {
     "signsgd-mv": ("SignSGD-MV under attack", {"code": "uncoded"}),
     "bernoulli": ("Bernoulli code under attack", {"code": "bernoulli"}),
     "deterministic": ("Deterministic code under attack", {"code": "deterministic"}),
+    # the decoders (docs/codes.md, "Zero signs"): shipped {-1,+1} codes vs ternary-perfect codes
+    "signsgd-mv-quorum": ("SignSGD-MV + quorum", {"code": "uncoded", "decoder": "quorum"}),
+    "deterministic-plain": (
+        "Deterministic code, plain decoder",
+        {"code": "deterministic", "decoder": "plain"},
+    ),
+    "deterministic-quorum": (
+        "Deterministic code, quorum decoder",
+        {"code": "deterministic", "decoder": "quorum"},
+    ),
+    "ternary-plain": (
+        "Ternary-perfect code, plain decoder",
+        {"code": "ternary", "decoder": "plain"},
+    ),
+    "ternary-quorum": (
+        "Ternary-perfect code, quorum decoder",
+        {"code": "ternary", "decoder": "quorum"},
+    ),
+    "ternary-quorum-no-attack": (
+        "Ternary-perfect code, quorum decoder, no attack",
+        {"code": "ternary", "decoder": "quorum", "attack": "none"},
+    ),
     "signed-sum": ("Signed sum under attack", {"code": "uncoded", "scheme": "signed-sum"}),
     "median": ("Coordinate median under attack", {"code": "uncoded", "scheme": "median"}),
     "sgd": (
@@ -78,8 +100,14 @@ def run(args: argparse.Namespace) -> int:
                 "final": summary["final"][metric],
                 "model_sha256": summary["model_sha256"],
                 "wall_s": summary["wall_s"],
+                "decoder": summary.get("decoder"),
+                "quorum": summary.get("quorum"),
+                "audit": summary.get("audit"),
             }
         )
+    clean = next((r["final"] for r in rows if r["name"] == "no-attack"), None)
+    for row in rows:  # gap to the attack-free SignSGD-MV run, when it is in the line-up
+        row["gap"] = None if clean is None or row["final"] is None else row["final"] - clean
     metric = rows[0]["metric"]
     plot_curves(
         curves,
@@ -98,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
+    if any(row.get("audit") for row in rows):
+        return format_audit_table(rows)
     lines = [
         f"| scheme | code | r | attack | final {rows[0]['metric']} | wall s |",
         "|---|---|---|---|---|---|",
@@ -106,5 +136,31 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['label']} | {row['code']} | {row['redundancy']:.2f} | {row['attack']} | "
             f"{row['final']:.4f} | {row['wall_s']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def _kind_cell(audit: dict[str, Any], name: str) -> str:
+    k = audit.get(name)
+    return "-" if k is None else f"{k['deviations']:,} / {k['coords']:,}"
+
+
+def format_audit_table(rows: list[dict[str, Any]]) -> str:
+    """With --audit: the decoder, the gap to no-attack, and deviations / coordinates by kind."""
+    lines = [
+        f"| scheme | code | r | decoder | attack | final {rows[0]['metric']} | gap | "
+        "dev. mu != 0 | dead moved / dead | tie moved / tie |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        audit = row.get("audit") or {}
+        decoder = "plain" if row.get("quorum") is None else f"quorum q={row['quorum']}"
+        gap = "-" if row.get("gap") is None else f"{row['gap']:+.4f}"
+        nonzero = audit.get("nonzero")
+        dev = "-" if nonzero is None else f"{nonzero['deviations']:,}"
+        lines.append(
+            f"| {row['label']} | {row['code']} | {row['redundancy']:.2f} | {decoder} | "
+            f"{row['attack']} | {row['final']:.4f} | {gap} | {dev} | "
+            f"{_kind_cell(audit, 'dead')} | {_kind_cell(audit, 'tie')} |"
         )
     return "\n".join(lines)

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from election.config import (
+    DECODERS,
     FIELD_TYPES,
     OPTIMIZERS,
     PROTOCOLS,
@@ -39,7 +40,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--n", type=int, help="number of workers = partitions per step (default 5)")
     g.add_argument("--b", type=int, help="number of Byzantine workers (default 1)")
-    g.add_argument("--code", help="uncoded | bernoulli | deterministic | file:PATH")
+    g.add_argument("--code", help="uncoded | bernoulli | deterministic | ternary | file:PATH")
     g.add_argument("--r", type=float, help="Bernoulli expected redundancy, p = r/n")
     g.add_argument(
         "--no-redraw",
@@ -69,6 +70,20 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="CIFAR-10 crop + flip augmentation (default on for cifar10, as main.py)",
+    )
+    g.add_argument(
+        "--decoder",
+        choices=DECODERS,
+        help="master's rule: plain = sign(sum of votes) (the paper); quorum = s only if >= q "
+        "votes equal s, else 0",
+    )
+    g.add_argument("--quorum", type=int, help="q of the quorum decoder (default 0 = b + 1)")
+    g.add_argument(
+        "--audit",
+        action="store_true",
+        default=None,
+        help="in-process: count coordinates where the update differs from the all-partition "
+        "majority mu (split into mu != 0, tie, dead) per evaluation window",
     )
     g = parser.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=OPTIMIZERS)

@@ -3,7 +3,9 @@
 One round, as DESIGN.md Sec. 3 traces it:
     step batch (seed, epoch, step) -> partition signals, each computed ONCE -> partition signs
     -> each worker's local majority over its row of G -> Byzantine workers apply the attack
-    -> packed votes -> packed majority at the master -> optimizer step on the replica.
+    -> packed votes -> packed majority (or quorum decoder) at the master -> optimizer step.
+With ``audit=True`` every step also compares the update with mu = sign(sum_i u_i) over all
+partitions (:mod:`election.training.audit`).
 With ``recompute=True`` every worker recomputes each of its partitions (the paper's cost).
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 
 import torch
 
+from election.training.audit import Audit, step_counts
 from election.training.batches import batch_for, mix_seed
 from election.training.partitions import PartitionComputer, with_worker_noise
 from election.training.recorder import RunRecorder
@@ -50,6 +53,7 @@ class StepResult:
     update: torch.Tensor  # (d,) int8 ternary, or float32 for gradient schemes
     train_loss: float
     wire_bytes: int  # bytes of the votes the master received this round
+    audit: dict[str, int] | None = None  # with cfg.audit: election.training.audit.step_counts
 
 
 class InProcessSystem:
@@ -100,12 +104,16 @@ class InProcessSystem:
         else:
             signs = [partition_signs(shared)] * cfg.n  # signed once
 
-        target = lazy_target(
-            cfg.scheme,
-            cfg.n,
-            shared,
-            lambda missing: self.computer.signals(step, batch, missing),
-        )
+        known = shared  # noise-free partition signals ({} when every worker recomputes)
+        computed: dict[int, torch.Tensor] = {}  # partitions computed for the target (or audit)
+
+        def compute(missing: list[int]) -> dict[int, torch.Tensor]:
+            todo = [i for i in missing if i not in computed]
+            if todo:
+                computed.update(self.computer.signals(step, batch, todo))
+            return {i: computed[i] for i in missing}
+
+        target = lazy_target(cfg.scheme, cfg.n, known, compute)
 
         messages: list[torch.Tensor | None] = []
         for j, row in enumerate(self.rows):
@@ -116,8 +124,12 @@ class InProcessSystem:
             else:
                 messages.append(honest)
         update, wire = self._aggregate(messages)
+        audit = None
+        if cfg.audit:  # the same all-partition signs the omniscient attacker's target uses
+            everything = dict(known) | compute([i for i in range(cfg.n) if i not in known])
+            audit = step_counts(partition_signs(everything), update)
         self.replica.apply_update(update, epoch=setup.epoch_of(step))
-        return StepResult(update, sum(losses) / max(1, len(losses)), wire)
+        return StepResult(update, sum(losses) / max(1, len(losses)), wire, audit)
 
     def _aggregate(self, messages: list[torch.Tensor | None]) -> tuple[torch.Tensor, int]:
         """The master's update and the bytes of the votes it received."""
@@ -127,7 +139,8 @@ class InProcessSystem:
             return aggregate(cfg.scheme, messages), wire
         packed = [None if m is None else pack_ternary_torch(m) for m in messages]
         wire = sum(p.nbytes for p in packed if p is not None)
-        return unpack_to_torch(majority(packed), self.setup.device, dtype=torch.int8), wire
+        update = majority(packed, length=self.replica.dim, quorum=cfg.quorum_q)
+        return unpack_to_torch(update, self.setup.device, dtype=torch.int8), wire
 
 
 def train_inprocess(
@@ -140,18 +153,23 @@ def train_inprocess(
     system = InProcessSystem(setup)
     recorder = RunRecorder(setup)
     bar = Progress(setup.total_steps, f"{setup.cfg.scheme}/{setup.cfg.code}", enabled=progress)
+    audit = Audit(recorder.run_dir / "audit.csv") if setup.cfg.audit else None
     wire_total, step, losses = 0, 0, []
     try:
         for step in range(setup.total_steps):
             result = system.step(step)
             wire_total += result.wire_bytes
             losses.append(result.train_loss)
+            if audit is not None and result.audit is not None:
+                audit.add(step + 1, result.audit)
             if on_step is not None:
                 on_step(step, result)
             done = step + 1
             if done % setup.cfg.eval_every == 0 or done == setup.total_steps:
                 metrics = system.replica.evaluate()
                 recorder.log_eval(done, sum(losses) / len(losses), metrics)
+                if audit is not None:
+                    audit.close_window(done)
                 losses = []
             last = recorder.values[-1] if recorder.values else float("nan")
             bar.update(done, f"{recorder.metric_name} {last:.4f}")
@@ -162,12 +180,12 @@ def train_inprocess(
     bar.close()
     d = system.replica.dim
     per_round = wire_total / max(1, setup.total_steps)
-    return recorder.finish(
-        system.replica,
-        setup.total_steps,
-        {
-            "dim": d,
-            "wire_bytes_per_round": per_round,
-            "wire_bytes_per_coord_per_vote": per_round / max(1, setup.cfg.n) / d,
-        },
-    )
+    extra: dict[str, Any] = {
+        "dim": d,
+        "wire_bytes_per_round": per_round,
+        "wire_bytes_per_coord_per_vote": per_round / max(1, setup.cfg.n) / d,
+    }
+    if audit is not None:
+        extra["audit"] = audit.summary(setup.total_steps)
+        audit.plot(recorder.run_dir / "audit.png", f"{setup.cfg.dataset}: {recorder.label()}")
+    return recorder.finish(system.replica, setup.total_steps, extra)

@@ -103,7 +103,7 @@ class MasterNode:
             if not any(p is not None for p in packed):
                 packed_update = pack_ternary(np.zeros(self.replica.dim, dtype=np.int8))
             else:
-                packed_update = majority(packed)
+                packed_update = majority(packed, quorum=self.setup.cfg.quorum_q)
             data = packed_update.to_bytes()
         else:
             present = [v for v in votes if isinstance(v, torch.Tensor)]

@@ -2,7 +2,8 @@
 
 Folder contents: ``config.json`` (the full config plus the derived code, Byzantine set and
 step counts), ``metrics.csv`` (step, epoch, wall seconds, train loss, test metric),
-``summary.json`` and ``curve.png``.
+``summary.json`` and ``curve.png`` (with ``--audit`` also ``audit.csv`` and ``audit.png``,
+:mod:`election.training.audit`).
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class RunRecorder:
             "wall_s": round(self.wall_s, 3),
             "transport": self.setup.cfg.transport,
             "scheme": self.setup.cfg.scheme,
+            "decoder": self.setup.cfg.decoder,
+            "quorum": self.setup.cfg.quorum_q,  # None = the plain rule
             "code": self.setup.code.kind,
             "redundancy": self.setup.code.redundancy,
             "attack": self.setup.cfg.attack,
@@ -114,4 +117,8 @@ class RunRecorder:
 
     def label(self) -> str:
         cfg = self.setup.cfg
-        return f"{cfg.scheme}/{cfg.code} r={self.setup.code.redundancy:.2f} attack={cfg.attack}"
+        decoder = "" if cfg.quorum_q is None else f" quorum={cfg.quorum_q}"
+        return (
+            f"{cfg.scheme}/{cfg.code}{decoder} r={self.setup.code.redundancy:.2f} "
+            f"attack={cfg.attack}"
+        )

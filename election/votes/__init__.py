@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from election.votes.decoders import DECODERS, resolve_quorum
 from election.votes.majority import majority
 from election.votes.packed import PackedVote, ZeroKind, pack_ternary, unpack_ternary
-from election.votes.reference import local_majority, majority_naive, majority_ternary
+from election.votes.reference import (
+    local_majority,
+    majority_naive,
+    majority_ternary,
+    quorum_ternary,
+)
 
 _TORCH_NAMES = ("sign_ternary", "pack_ternary_torch", "unpack_to_torch")
 
 __all__ = [
+    "DECODERS",
     "PackedVote",
     "ZeroKind",
     "local_majority",
@@ -24,6 +31,8 @@ __all__ = [
     "majority_naive",
     "majority_ternary",
     "pack_ternary",
+    "quorum_ternary",
+    "resolve_quorum",
     "unpack_ternary",
     *_TORCH_NAMES,
 ]

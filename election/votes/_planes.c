@@ -25,6 +25,19 @@
  * k: the threshold; neg: writable buffer; zero: writable buffer or None. The GIL is released
  * while the kernel runs.
  *
+ * The quorum decoder (output s = sign(P - N) only if at least q votes equal s, else 0) has two
+ * more entry points over the same counter (election/votes/circuit.py states both forms):
+ *
+ *     band(inputs, shifts, k_lo, k_hi, neg, zero, n_words)     neg = (T > k_hi),
+ *                                                              zero = (k_lo <= T <= k_hi)
+ *     quorum(inputs, shifts, groups, m, q, neg, zero, n_words)
+ *
+ * band is the dense case (T = N: -1 iff N > k_hi, +1 iff N < k_lo). quorum keeps two counters,
+ * N (inputs of group 0: the sign planes) and Z (group 1: zero planes or zero-count planes),
+ * forms S = N + Z and T = 2N + Z = N + S with ripple-carry adders in registers, and writes
+ * neg = (T > m) & (N >= q), pos = (T < m) & (S <= m - q), zero = ~(neg | pos)
+ * (P = m - N - Z, so T > m <=> N > P and S <= m - q <=> P >= q).
+ *
  * Also the two zero-plane codecs of election/votes/packed.py (mask <-> sorted uint32 indices),
  * word at a time instead of numpy's unpack-to-bytes: mask_to_indices, indices_to_mask; and
  * count_indices, which sums many sparse zero lists into a few counter planes for threshold().
@@ -40,6 +53,8 @@
 
 #define MAX_BITS 16 /* T < 2^16: up to 65,535 weighted planes, far beyond any cluster */
 #define MAX_SHIFT 7 /* plane weights 1 .. 128: votes use 1 and 2, count_indices planes more */
+#define N_SHIFTS (MAX_SHIFT + 1)
+#define N_SLOTS (2 * N_SHIFTS) /* (group, shift): group 0 = sign planes, 1 = zero counts */
 #define LANES 4     /* words per vector: one AVX2 register, two SSE2 registers */
 #ifndef PREFETCH_WORDS
 #define PREFETCH_WORDS 64 /* 8 cache lines ahead per plane: best of 16..1024 on the dev VM */
@@ -61,35 +76,47 @@ typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
 #define LOAD_VEC(dst, src) memcpy(&(dst), (src), sizeof(vec_t))
 #define STORE_VEC(dst, src) memcpy((dst), &(src), sizeof(vec_t))
 
-/* x enters the counter at bit S: a ripple of half adders  t = c_i & x; c_i ^= x; x = t. */
-#define RIPPLE(S, BITS, x)                                                      \
+/* x enters the counter C at bit S: a ripple of half adders  t = c_i & x; c_i ^= x; x = t. */
+#define RIPPLE(C, S, BITS, x)                                                   \
     for (int i_ = (S); i_ < (BITS); i_++) {                                     \
-        const vec_t t_ = c[i_] & (x);                                           \
-        c[i_] ^= (x);                                                           \
+        const vec_t t_ = C[i_] & (x);                                           \
+        C[i_] ^= (x);                                                           \
         (x) = t_;                                                               \
     }
 
-/* The planes of weight 2^S, two at a time through a full adder with counter bit S
+/* The planes of slot SLOT (weight 2^S), two at a time through a full adder with counter bit S
  * (s = c ^ x ^ y, carry = (c & x) | (y & (c ^ x)): 5 ops), the carry rippled from bit S + 1. */
-#define ADD_GROUP(S, BITS)                                                      \
+#define ADD_GROUP(C, SLOT, S, BITS)                                             \
     if ((S) < (BITS)) {                                                         \
-        const uint64_t *const *p = in + first[S];                               \
+        const uint64_t *const *p = in + first[SLOT];                            \
         Py_ssize_t j = 0;                                                       \
-        for (; j + 1 < count[S]; j += 2) {                                      \
+        for (; j + 1 < count[SLOT]; j += 2) {                                   \
             vec_t x, y;                                                         \
             LOAD_VEC(x, p[j] + w);                                              \
             LOAD_VEC(y, p[j + 1] + w);                                          \
-            const vec_t t = c[S] ^ x;                                           \
-            vec_t carry = (c[S] & x) | (y & t);                                 \
-            c[S] = t ^ y;                                                       \
-            RIPPLE((S) + 1, BITS, carry)                                        \
+            const vec_t t = C[S] ^ x;                                           \
+            vec_t carry = (C[S] & x) | (y & t);                                 \
+            C[S] = t ^ y;                                                       \
+            RIPPLE(C, (S) + 1, BITS, carry)                                     \
         }                                                                       \
-        if (j < count[S]) {                                                     \
+        if (j < count[SLOT]) {                                                  \
             vec_t x;                                                            \
             LOAD_VEC(x, p[j] + w);                                              \
-            RIPPLE(S, BITS, x)                                                  \
+            RIPPLE(C, S, BITS, x)                                               \
         }                                                                       \
     }
+
+/* Every weight of group G (slots G * N_SHIFTS + s) into the counter C. */
+#define COUNT_GROUP(C, G, BITS)                                                 \
+    for (int i = 0; i < (BITS); i++) C[i] = (vec_t){0};                         \
+    ADD_GROUP(C, (G) * N_SHIFTS + 0, 0, BITS)                                   \
+    ADD_GROUP(C, (G) * N_SHIFTS + 1, 1, BITS)                                   \
+    ADD_GROUP(C, (G) * N_SHIFTS + 2, 2, BITS)                                   \
+    ADD_GROUP(C, (G) * N_SHIFTS + 3, 3, BITS)                                   \
+    ADD_GROUP(C, (G) * N_SHIFTS + 4, 4, BITS)                                   \
+    ADD_GROUP(C, (G) * N_SHIFTS + 5, 5, BITS)                                   \
+    ADD_GROUP(C, (G) * N_SHIFTS + 6, 6, BITS)                                   \
+    ADD_GROUP(C, (G) * N_SHIFTS + 7, 7, BITS)
 
 /* T > K and T == K from the counter bits, most significant first:
  * at bit i, with kb = all-ones if bit i of K is set: gt |= eq & c_i & ~kb; eq &= ~(c_i ^ kb). */
@@ -101,29 +128,89 @@ typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
         eq &= ~(c[i] ^ kb);                                                     \
     }
 
-/* in: the planes sorted by weight; those of weight 2^s are in[first[s] .. first[s]+count[s]). */
+/* OUT = (C > K) if GREATER else (C < K), for a BITS-bit counter C and a constant K < 2^BITS. */
+#define COMPARE_TO(C, BITS, K, GREATER, OUT)                                    \
+    {                                                                           \
+        vec_t eq_ = ~(vec_t){0};                                                \
+        for (int i = (BITS) - 1; i >= 0; i--) {                                 \
+            const vec_t kb = (((K) >> i) & 1) ? ~(vec_t){0} : (vec_t){0};       \
+            OUT |= eq_ & ((GREATER) ? C[i] & ~kb : ~C[i] & kb);                 \
+            eq_ &= ~(C[i] ^ kb);                                                \
+        }                                                                       \
+    }
+
+/* OUT = A + (B << B_SHIFT) mod 2^BITS, ripple-carry (B_SHIFT is 0 or 1). */
+#define ADD_COUNTERS(OUT, A, B, B_SHIFT, BITS)                                  \
+    {                                                                           \
+        vec_t carry_ = {0};                                                     \
+        for (int i = 0; i < (BITS); i++) {                                      \
+            const vec_t b_ = i >= (B_SHIFT) ? B[i - (B_SHIFT)] : (vec_t){0};    \
+            const vec_t x_ = A[i] ^ b_;                                         \
+            OUT[i] = x_ ^ carry_;                                               \
+            carry_ = (A[i] & b_) | (carry_ & x_);                               \
+        }                                                                       \
+    }
+
+#define PREFETCH_ALL()                                                          \
+    if ((w & 7) == 0 && w + PREFETCH_WORDS < n_vec * LANES)                     \
+        for (Py_ssize_t j = 0; j < n_in; j++)                                   \
+            __builtin_prefetch(in[j] + w + PREFETCH_WORDS, 0, 0);
+
+/* in: the planes sorted by (group, weight); those of slot g * N_SHIFTS + s (weight 2^s) are
+ * in[first[slot] .. first[slot] + count[slot]). k0, k1: threshold: k; band: k_lo, k_hi;
+ * quorum: m, q. */
+#define KERNEL_ARGS                                                                         \
+    const uint64_t *const *in, const Py_ssize_t *first, const Py_ssize_t *count,            \
+        Py_ssize_t n_in, uint64_t k0, uint64_t k1, uint64_t *neg, uint64_t *zero,           \
+        Py_ssize_t n_vec
+
 #define DEFINE_KERNEL(BITS)                                                                 \
-    MULTIVERSION static void kernel_##BITS(                                                 \
-        const uint64_t *const *in, const Py_ssize_t *first, const Py_ssize_t *count,        \
-        uint64_t k, uint64_t *neg, uint64_t *zero, Py_ssize_t n_vec) {                      \
-        const Py_ssize_t n_in = first[MAX_SHIFT] + count[MAX_SHIFT];                        \
+    MULTIVERSION static void kernel_##BITS(KERNEL_ARGS) {                                   \
+        const uint64_t k = k0;                                                              \
+        (void)k1;                                                                           \
         for (Py_ssize_t w = 0; w < n_vec * LANES; w += LANES) {                             \
-            if ((w & 7) == 0 && w + PREFETCH_WORDS < n_vec * LANES)                         \
-                for (Py_ssize_t j = 0; j < n_in; j++)                                       \
-                    __builtin_prefetch(in[j] + w + PREFETCH_WORDS, 0, 0);                   \
+            PREFETCH_ALL()                                                                  \
             vec_t c[BITS];                                                                  \
-            for (int i = 0; i < (BITS); i++) c[i] = (vec_t){0};                             \
-            ADD_GROUP(0, BITS)                                                              \
-            ADD_GROUP(1, BITS)                                                              \
-            ADD_GROUP(2, BITS)                                                              \
-            ADD_GROUP(3, BITS)                                                              \
-            ADD_GROUP(4, BITS)                                                              \
-            ADD_GROUP(5, BITS)                                                              \
-            ADD_GROUP(6, BITS)                                                              \
-            ADD_GROUP(7, BITS)                                                              \
+            COUNT_GROUP(c, 0, BITS)                                                         \
             COMPARE(BITS)                                                                   \
             STORE_VEC(neg + w, gt);                                                         \
             if (zero != NULL) STORE_VEC(zero + w, eq);                                      \
+        }                                                                                   \
+    }                                                                                       \
+    MULTIVERSION static void band_##BITS(KERNEL_ARGS) {                                     \
+        for (Py_ssize_t w = 0; w < n_vec * LANES; w += LANES) {                             \
+            PREFETCH_ALL()                                                                  \
+            vec_t c[BITS], gt = {0}, lt = {0};                                              \
+            COUNT_GROUP(c, 0, BITS)                                                         \
+            COMPARE_TO(c, BITS, k1, 1, gt)                                                  \
+            COMPARE_TO(c, BITS, k0, 0, lt)                                                  \
+            STORE_VEC(neg + w, gt);                                                         \
+            if (zero != NULL) {                                                             \
+                const vec_t z = ~(gt | lt);                                                 \
+                STORE_VEC(zero + w, z);                                                     \
+            }                                                                               \
+        }                                                                                   \
+    }                                                                                       \
+    MULTIVERSION static void quorum_##BITS(KERNEL_ARGS) {                                   \
+        const uint64_t m = k0, q = k1;                                                      \
+        for (Py_ssize_t w = 0; w < n_vec * LANES; w += LANES) {                             \
+            PREFETCH_ALL()                                                                  \
+            vec_t cn[BITS], cz[BITS], s[BITS], t[BITS];                                     \
+            vec_t t_gt = {0}, t_lt = {0}, n_ge = {0}, s_gt = {0};                           \
+            COUNT_GROUP(cn, 0, BITS)                                                        \
+            COUNT_GROUP(cz, 1, BITS)                                                        \
+            ADD_COUNTERS(s, cz, cn, 0, BITS)  /* S = N + Z */                               \
+            ADD_COUNTERS(t, s, cn, 0, BITS)   /* T = 2N + Z */                              \
+            COMPARE_TO(t, BITS, m, 1, t_gt)                                                 \
+            COMPARE_TO(t, BITS, m, 0, t_lt)                                                 \
+            COMPARE_TO(cn, BITS, q - 1, 1, n_ge) /* N > q - 1 */                            \
+            COMPARE_TO(s, BITS, m - q, 1, s_gt)  /* S > m - q */                            \
+            const vec_t out_neg = t_gt & n_ge, out_pos = t_lt & ~s_gt;                      \
+            STORE_VEC(neg + w, out_neg);                                                    \
+            if (zero != NULL) {                                                             \
+                const vec_t z = ~(out_neg | out_pos);                                       \
+                STORE_VEC(zero + w, z);                                                     \
+            }                                                                               \
         }                                                                                   \
     }
 
@@ -144,22 +231,26 @@ DEFINE_KERNEL(14)
 DEFINE_KERNEL(15)
 DEFINE_KERNEL(16)
 
-typedef void (*kernel_fn)(const uint64_t *const *, const Py_ssize_t *, const Py_ssize_t *,
-                          uint64_t, uint64_t *, uint64_t *, Py_ssize_t);
+typedef void (*kernel_fn)(KERNEL_ARGS);
 
-static const kernel_fn KERNELS[MAX_BITS + 1] = {
-    NULL,       kernel_1,  kernel_2,  kernel_3,  kernel_4,  kernel_5,  kernel_6,
-    kernel_7,   kernel_8,  kernel_9,  kernel_10, kernel_11, kernel_12, kernel_13,
-    kernel_14,  kernel_15, kernel_16,
+enum { MODE_THRESHOLD = 0, MODE_BAND = 1, MODE_QUORUM = 2, N_MODES = 3 };
+
+static const kernel_fn KERNELS[N_MODES][MAX_BITS + 1] = {
+    {NULL, kernel_1, kernel_2, kernel_3, kernel_4, kernel_5, kernel_6, kernel_7, kernel_8,
+     kernel_9, kernel_10, kernel_11, kernel_12, kernel_13, kernel_14, kernel_15, kernel_16},
+    {NULL, band_1, band_2, band_3, band_4, band_5, band_6, band_7, band_8, band_9, band_10,
+     band_11, band_12, band_13, band_14, band_15, band_16},
+    {NULL, quorum_1, quorum_2, quorum_3, quorum_4, quorum_5, quorum_6, quorum_7, quorum_8,
+     quorum_9, quorum_10, quorum_11, quorum_12, quorum_13, quorum_14, quorum_15, quorum_16},
 };
 
 /* The last n_words % LANES words go through the same kernel on zero-padded copies. */
 static void run_all(kernel_fn fn, const uint64_t *const *in, const Py_ssize_t *first,
-                    const Py_ssize_t *count, Py_ssize_t n_in, uint64_t k, uint64_t *neg,
-                    uint64_t *zero, Py_ssize_t n_words,
+                    const Py_ssize_t *count, Py_ssize_t n_in, uint64_t k0, uint64_t k1,
+                    uint64_t *neg, uint64_t *zero, Py_ssize_t n_words,
                     uint64_t *pad /* (n_in + 2) * LANES words, then n_in pointers */) {
     const Py_ssize_t n_vec = n_words / LANES, done = n_vec * LANES, rest = n_words - done;
-    fn(in, first, count, k, neg, zero, n_vec);
+    fn(in, first, count, n_in, k0, k1, neg, zero, n_vec);
     if (rest == 0) return;
     const uint64_t **tail = (const uint64_t **)(pad + (n_in + 2) * LANES);
     for (Py_ssize_t j = 0; j < n_in; j++) {
@@ -167,58 +258,61 @@ static void run_all(kernel_fn fn, const uint64_t *const *in, const Py_ssize_t *f
         tail[j] = pad + j * LANES;
     }
     uint64_t *tneg = pad + n_in * LANES, *tzero = pad + (n_in + 1) * LANES;
-    fn(tail, first, count, k, tneg, zero ? tzero : NULL, 1);
+    fn(tail, first, count, n_in, k0, k1, tneg, zero ? tzero : NULL, 1);
     memcpy(neg + done, tneg, (size_t)rest * sizeof(uint64_t));
     if (zero) memcpy(zero + done, tzero, (size_t)rest * sizeof(uint64_t));
 }
 
-static PyObject *threshold(PyObject *self, PyObject *args) {
-    PyObject *inputs, *zero_obj;
-    Py_buffer shift_view, neg_view, zero_view = {0};
-    unsigned long long k;
-    Py_ssize_t n_words;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "Oy*Kw*On", &inputs, &shift_view, &k, &neg_view, &zero_obj,
-                          &n_words))
-        return NULL;
-
+/* The shared body of threshold(), band() and quorum(): validate, sort the planes by slot
+ * (group * N_SHIFTS + shift), size the counter, run the kernel with the GIL released.
+ * groups: NULL (every input in group 0) or one byte per input, 0 or 1. */
+static PyObject *run_kernel(int mode, PyObject *inputs, Py_buffer *shift_view,
+                            Py_buffer *group_view, uint64_t k0, uint64_t k1,
+                            Py_buffer *neg_view, PyObject *zero_obj, Py_ssize_t n_words) {
     PyObject *result = NULL, *seq = NULL;
-    Py_buffer *views = NULL;
+    Py_buffer *views = NULL, zero_view = {0};
     const uint64_t **planes = NULL;
     uint64_t *pad = NULL;
     Py_ssize_t n_in = 0, n_acquired = 0;
     int has_zero = zero_obj != Py_None;
     const Py_ssize_t need = n_words * (Py_ssize_t)sizeof(uint64_t);
-    const uint8_t *shift = (const uint8_t *)shift_view.buf;
-    uint64_t total = 0;
-    Py_ssize_t count[MAX_SHIFT + 1] = {0}, first[MAX_SHIFT + 1] = {0}, next[MAX_SHIFT + 1];
+    const uint8_t *shift = (const uint8_t *)shift_view->buf;
+    const uint8_t *group = group_view ? (const uint8_t *)group_view->buf : NULL;
+    uint64_t weight[2] = {0, 0};
+    Py_ssize_t count[N_SLOTS] = {0}, first[N_SLOTS] = {0}, next[N_SLOTS];
 
     if (has_zero && PyObject_GetBuffer(zero_obj, &zero_view, PyBUF_WRITABLE) < 0) {
         has_zero = 0;
         goto done;
     }
-    if (n_words < 0 || neg_view.len < need || (has_zero && zero_view.len < need)) {
+    if (n_words < 0 || neg_view->len < need || (has_zero && zero_view.len < need)) {
         PyErr_SetString(PyExc_ValueError, "n_words is negative or an output buffer is short");
         goto done;
     }
     seq = PySequence_Fast(inputs, "inputs must be a sequence of buffers");
     if (seq == NULL) goto done;
     n_in = PySequence_Fast_GET_SIZE(seq);
-    if (n_in != shift_view.len) {
-        PyErr_Format(PyExc_ValueError, "%zd inputs but %zd shifts", n_in, shift_view.len);
+    if (n_in != shift_view->len || (group_view && n_in != group_view->len)) {
+        PyErr_Format(PyExc_ValueError, "%zd inputs but %zd shifts or groups", n_in,
+                     shift_view->len);
         goto done;
     }
     for (Py_ssize_t j = 0; j < n_in; j++) {
-        if (shift[j] > MAX_SHIFT) {
-            PyErr_Format(PyExc_ValueError, "shift %d is above %d", shift[j], MAX_SHIFT);
+        const int g = group ? group[j] : 0;
+        if (shift[j] > MAX_SHIFT || g > 1) {
+            PyErr_Format(PyExc_ValueError, "shift %d is above %d or group %d is not 0 or 1",
+                         shift[j], MAX_SHIFT, g);
             goto done;
         }
-        count[shift[j]]++;
-        total += (uint64_t)1 << shift[j];
+        count[g * N_SHIFTS + shift[j]]++;
+        weight[g] += (uint64_t)1 << shift[j];
     }
-    if (k > total) total = k;
+    /* the largest value any counter, sum or constant takes */
+    uint64_t total = mode == MODE_QUORUM ? 2 * weight[0] + weight[1] : weight[0];
+    if (k0 > total) total = k0;
+    if (mode != MODE_THRESHOLD && k1 > total) total = k1;
     int bits = 1;
-    while (bits < 64 && (total >> bits) != 0) bits++; /* bit length of max(sum weights, k) */
+    while (bits < 64 && (total >> bits) != 0) bits++; /* bit length of total */
     if (bits > MAX_BITS) {
         PyErr_Format(PyExc_ValueError, "counter needs %d bits; at most %d", bits, MAX_BITS);
         goto done;
@@ -230,7 +324,7 @@ static PyObject *threshold(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    for (int s = 1; s <= MAX_SHIFT; s++) first[s] = first[s - 1] + count[s - 1];
+    for (int s = 1; s < N_SLOTS; s++) first[s] = first[s - 1] + count[s - 1];
     memcpy(next, first, sizeof next);
     for (; n_acquired < n_in; n_acquired++) {
         Py_buffer *v = &views[n_acquired];
@@ -242,11 +336,12 @@ static PyObject *threshold(PyObject *self, PyObject *args) {
             n_acquired++;
             goto done;
         }
-        planes[next[shift[n_acquired]]++] = (const uint64_t *)v->buf; /* sorted by weight */
+        const int g = group ? group[n_acquired] : 0;
+        planes[next[g * N_SHIFTS + shift[n_acquired]]++] = (const uint64_t *)v->buf;
     }
 
     Py_BEGIN_ALLOW_THREADS
-    run_all(KERNELS[bits], planes, first, count, n_in, (uint64_t)k, (uint64_t *)neg_view.buf,
+    run_all(KERNELS[mode][bits], planes, first, count, n_in, k0, k1, (uint64_t *)neg_view->buf,
             has_zero ? (uint64_t *)zero_view.buf : NULL, n_words, pad);
     Py_END_ALLOW_THREADS
 
@@ -258,9 +353,59 @@ done:
     PyMem_Free(planes);
     PyMem_Free(pad);
     Py_XDECREF(seq);
+    if (has_zero) PyBuffer_Release(&zero_view);
+    return result;
+}
+
+static PyObject *threshold(PyObject *self, PyObject *args) {
+    PyObject *inputs, *zero_obj;
+    Py_buffer shift_view, neg_view;
+    unsigned long long k;
+    Py_ssize_t n_words;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oy*Kw*On", &inputs, &shift_view, &k, &neg_view, &zero_obj,
+                          &n_words))
+        return NULL;
+    PyObject *result = run_kernel(MODE_THRESHOLD, inputs, &shift_view, NULL, (uint64_t)k, 0,
+                                  &neg_view, zero_obj, n_words);
     PyBuffer_Release(&shift_view);
     PyBuffer_Release(&neg_view);
-    if (has_zero) PyBuffer_Release(&zero_view);
+    return result;
+}
+
+static PyObject *band(PyObject *self, PyObject *args) {
+    PyObject *inputs, *zero_obj;
+    Py_buffer shift_view, neg_view;
+    unsigned long long k_lo, k_hi;
+    Py_ssize_t n_words;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oy*KKw*On", &inputs, &shift_view, &k_lo, &k_hi, &neg_view,
+                          &zero_obj, &n_words))
+        return NULL;
+    PyObject *result = run_kernel(MODE_BAND, inputs, &shift_view, NULL, (uint64_t)k_lo,
+                                  (uint64_t)k_hi, &neg_view, zero_obj, n_words);
+    PyBuffer_Release(&shift_view);
+    PyBuffer_Release(&neg_view);
+    return result;
+}
+
+static PyObject *quorum(PyObject *self, PyObject *args) {
+    PyObject *inputs, *zero_obj, *result = NULL;
+    Py_buffer shift_view, group_view, neg_view;
+    unsigned long long m, q;
+    Py_ssize_t n_words;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oy*y*KKw*On", &inputs, &shift_view, &group_view, &m, &q,
+                          &neg_view, &zero_obj, &n_words))
+        return NULL;
+    if (q < 1 || q > m)
+        PyErr_SetString(PyExc_ValueError, "quorum needs 1 <= q <= m");
+    else
+        result = run_kernel(MODE_QUORUM, inputs, &shift_view, &group_view, (uint64_t)m,
+                            (uint64_t)q, &neg_view, zero_obj, n_words);
+    PyBuffer_Release(&shift_view);
+    PyBuffer_Release(&group_view);
+    PyBuffer_Release(&neg_view);
     return result;
 }
 
@@ -425,13 +570,21 @@ static PyMethodDef methods[] = {
     {"threshold", threshold, METH_VARARGS,
      "threshold(inputs, shifts, k, neg, zero, n_words): neg = (T > k), zero = (T == k) for "
      "T = sum_i 2**shifts[i] * inputs[i], bit-sliced over uint64 words."},
+    {"band", band, METH_VARARGS,
+     "band(inputs, shifts, k_lo, k_hi, neg, zero, n_words): neg = (T > k_hi), "
+     "zero = (k_lo <= T <= k_hi) for the same T."},
+    {"quorum", quorum, METH_VARARGS,
+     "quorum(inputs, shifts, groups, m, q, neg, zero, n_words): the quorum decoder on counters "
+     "N (group 0) and Z (group 1): neg = (2N+Z > m) & (N >= q), zero = not neg and not "
+     "((2N+Z < m) & (N+Z <= m-q))."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     .m_base = PyModuleDef_HEAD_INIT,
     .m_name = "election.votes._planes",
-    .m_doc = "Fused bit-sliced threshold counter for the packed majority; zero-plane codecs.",
+    .m_doc = "Fused bit-sliced counters for the packed majority and quorum decoders; "
+              "zero-plane codecs.",
     .m_size = -1,
     .m_methods = methods,
 };

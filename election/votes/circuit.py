@@ -8,6 +8,8 @@ count T of weighted input planes is built with carry-save full adders,
 keeping at most two pending planes per weight, then compared with a constant K from the most
 significant bit down:  lt |= eq & ~T_i where K_i = 1;  gt |= eq & T_i where K_i = 0;
 eq &= (T_i == K_i).  Outputs: neg = (T > K) and zero = ~(T < K | T > K).
+The quorum decoder adds a band (zero = ~(T < K_lo | T > K)) for dense votes and, for ternary
+votes, a second counter and two ripple-carry adders (:class:`QuorumForm`).
 
 The circuit depends only on the threshold form (m, which votes carry a zero plane), so it is
 built once, constant-folded, pruned of dead operations (e.g. count bits a threshold never reads)
@@ -175,14 +177,41 @@ class ThresholdForm:
     """The majority of m votes as a threshold on a weighted plane count (module docstring).
 
     Per coordinate T = sum_i 2**shifts[i] * plane_i over the input planes (each sign plane,
-    then its zero plane if any); neg = (T > k), zero = (T == k). Dense votes: T = N
-    (negatives), k = floor(m/2); otherwise T = 2N + Z, k = m. ``writes_zero`` is False only
-    for odd m with dense votes, where no coordinate can tie.
+    then its zero plane if any); neg = (T > k), zero = (k_lo <= T <= k) with k_lo = k unless
+    given (a band: the quorum decoder on dense votes, :func:`quorum_band_form`). Dense votes:
+    T = N (negatives), k = floor(m/2); otherwise T = 2N + Z, k = m. ``writes_zero`` is False
+    when no coordinate can land in the band (odd m with dense votes under the plain rule).
     """
 
     shifts: tuple[int, ...]
     k: int
     writes_zero: bool
+    k_lo: int | None = None  # None = k (the plain rule: zero iff T == k)
+
+    @property
+    def low(self) -> int:
+        """The band's lower end: zero iff low <= T <= k."""
+        return self.k if self.k_lo is None else self.k_lo
+
+
+@dataclass(frozen=True)
+class QuorumForm:
+    """The quorum decoder on ternary votes: two counters and four comparisons.
+
+    Per coordinate N = sum of the group-0 planes (the sign planes, weight 1) and
+    Z = sum_i 2**shifts[i] of the group-1 planes (zero planes, or zero-count planes); with m
+    present votes P = m - N - Z. The decoder outputs -1 iff N > P and N >= q, +1 iff P > N
+    and P >= q, else 0, i.e. with S = N + Z and T = 2N + Z = N + S:
+
+        neg = (T > m) & (N >= q),   pos = (T < m) & (S <= m - q),   zero = ~(neg | pos).
+
+    Requires 1 <= q <= m (q > m outputs 0 everywhere; the caller handles it).
+    """
+
+    shifts: tuple[int, ...]
+    groups: tuple[int, ...]  # 0 = sign plane (counts N), 1 = zero plane (counts Z)
+    m: int
+    q: int
 
 
 def threshold_form(has_zero: tuple[bool, ...]) -> ThresholdForm:
@@ -199,15 +228,78 @@ def threshold_form(has_zero: tuple[bool, ...]) -> ThresholdForm:
     )
 
 
+def quorum_band_form(m: int, q: int) -> ThresholdForm:
+    """The quorum decoder on m dense votes as a band on T = N (no zeros: P = m - N).
+
+    -1 iff N > P and N >= q  <=>  N > max(floor(m/2), q - 1) = k;
+    +1 iff P > N and P >= q  <=>  N < min(ceil(m/2), m - q + 1) = k_lo;  zero iff k_lo <= N <= k.
+    q = 1 gives k = floor(m/2), k_lo = ceil(m/2): the plain rule.
+    """
+    k = max(m // 2, q - 1)
+    k_lo = max(0, min((m + 1) // 2, m - q + 1))
+    return ThresholdForm(shifts=(0,) * m, k=k, writes_zero=k_lo <= k, k_lo=k_lo)
+
+
+def quorum_form(has_zero: tuple[bool, ...], q: int) -> QuorumForm:
+    """The quorum form of m = len(has_zero) present votes, planes in threshold_form's order."""
+    shifts: list[int] = []
+    groups: list[int] = []
+    for z in has_zero:
+        shifts.append(0)
+        groups.append(0)
+        if z:
+            shifts.append(0)
+            groups.append(1)
+    return QuorumForm(shifts=tuple(shifts), groups=tuple(groups), m=len(has_zero), q=q)
+
+
+def _add(bld: _Builder, a: list[int], b: list[int]) -> list[int]:
+    """Ripple-carry sum of two bit-sliced numbers (LSB first), one more bit than the longer."""
+    out: list[int] = []
+    carry = ZERO
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else ZERO
+        y = b[i] if i < len(b) else ZERO
+        t = bld.xor(x, y)
+        out.append(bld.xor(t, carry))
+        carry = bld.or_(bld.and_(x, y), bld.and_(carry, t))
+    return [*out, carry]
+
+
 @functools.lru_cache(maxsize=256)
-def compile_majority(form: ThresholdForm) -> Program:
-    """Gate program for a threshold form (inputs in the form's order)."""
+def compile_majority(form: ThresholdForm | QuorumForm) -> Program:
+    """Gate program for a threshold or quorum form (inputs in the form's order)."""
+    if isinstance(form, QuorumForm):
+        return _compile_quorum(form)
     bld = _Builder(len(form.shifts))
-    lt, gt = _compare(bld, _count(bld, list(enumerate(form.shifts))), form.k)
+    bits = _count(bld, list(enumerate(form.shifts)))
+    lt, gt = _compare(bld, bits, form.k)
     outputs = {0: gt}
     if form.writes_zero:
+        if form.low != form.k:  # a band: T < k_lo needs its own comparison
+            lt, _ = _compare(bld, bits, form.low)
         outputs[1] = bld.not_(bld.or_(lt, gt))
     return _allocate(bld, outputs)
+
+
+def _compile_quorum(form: QuorumForm) -> Program:
+    """neg = (T > m) & (N >= q), zero = ~(neg | pos) with pos = (T < m) & (S <= m - q)."""
+    bld = _Builder(len(form.shifts))
+    weighted = list(enumerate(form.shifts))
+    n_bits = _count(
+        bld, [(r, w) for (r, w), g in zip(weighted, form.groups, strict=True) if g == 0]
+    )
+    z_bits = _count(
+        bld, [(r, w) for (r, w), g in zip(weighted, form.groups, strict=True) if g == 1]
+    )
+    s_bits = _add(bld, n_bits, z_bits)  # S = N + Z
+    t_bits = _add(bld, n_bits, s_bits)  # T = 2N + Z
+    t_lt, t_gt = _compare(bld, t_bits, form.m)
+    _, n_gt = _compare(bld, n_bits, form.q - 1)  # N > q - 1
+    _, s_gt = _compare(bld, s_bits, form.m - form.q)  # S > m - q
+    neg = bld.and_(t_gt, n_gt)
+    pos = bld.andnot(t_lt, s_gt)
+    return _allocate(bld, {0: neg, 1: bld.not_(bld.or_(neg, pos))})
 
 
 _UFUNCS: dict[int, Callable[..., np.ndarray]] = {

@@ -24,6 +24,14 @@ Two executors compute the same threshold, bit-identically:
 ``auto`` (the default; overridable with ELECTION_VOTE_EXECUTOR) takes native when it was built:
 ``pip install`` compiles it when a C compiler is present and skips it otherwise.
 Nothing is unpacked to a byte per coordinate.
+
+The quorum decoder (``quorum=q``; :mod:`election.votes.decoders`) outputs s = sign(P - N) only
+when at least q votes equal s, else 0. Dense votes: a band on the same count T = N,
+-1 iff N > max(floor(m/2), q - 1), +1 iff N < min(ceil(m/2), m - q + 1)
+(:func:`~election.votes.circuit.quorum_band_form`). Ternary votes: two bit-sliced counters N and
+Z (P = m - N - Z), S = N + Z and T = 2N + Z by ripple-carry adders, and
+-1 iff T > m and N >= q, +1 iff T < m and S <= m - q (:class:`~election.votes.circuit.QuorumForm`).
+q = 1 is exactly the plain rule (P > N already implies P >= 1).
 """
 
 from __future__ import annotations
@@ -34,7 +42,15 @@ import numpy as np
 
 from election.errors import VoteFormatError
 from election.votes import native
-from election.votes.circuit import ThresholdForm, compile_majority, run, threshold_form
+from election.votes.circuit import (
+    QuorumForm,
+    ThresholdForm,
+    compile_majority,
+    quorum_band_form,
+    quorum_form,
+    run,
+    threshold_form,
+)
 from election.votes.native import EXECUTORS, NATIVE_AVAILABLE, Executor, resolve_executor
 from election.votes.packed import PackedVote, ZeroKind, choose_zero_encoding, sign_nbytes
 
@@ -87,51 +103,65 @@ def _plane_inputs(present: list[PackedVote]) -> list[tuple[np.ndarray, np.ndarra
 
 
 def _native_inputs(
-    present: list[PackedVote], form: ThresholdForm, n_words: int
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[int, ...]]:
-    """Planes and their weight shifts for the native kernel: the same T as ``form``.
+    present: list[PackedVote], form: ThresholdForm | QuorumForm, n_words: int
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[int, ...], tuple[int, ...]]:
+    """Planes, their weight shifts and their counter groups for the native kernel.
 
+    The same T (threshold form) or the same N and Z (quorum form, groups 0 and 1) as ``form``.
     Sparse votes (zero index lists) do not get one 1-bit zero plane each: their lists are
-    summed into a bit-sliced counter of q = bit_length(#sparse) planes of weights 1, 2, 4, ...
-    (``count_indices``), so the kernel reads q planes instead of #sparse.
+    summed into a bit-sliced counter of c = bit_length(#sparse) planes of weights 1, 2, 4, ...
+    (``count_indices``), so the kernel reads c planes instead of #sparse.
     """
     assert native.planes is not None
+    groups = form.groups if isinstance(form, QuorumForm) else (0,) * len(form.shifts)
     sparse = [v for v in present if v.zero_kind == ZeroKind.INDICES]
     if len(sparse) < 2 or len(sparse).bit_length() > native.planes.MAX_SHIFT + 1:
-        return _plane_inputs(present), form.shifts
+        return _plane_inputs(present), form.shifts, groups
     sign_shift = form.shifts[0]  # the same for every sign plane
-    planes, shifts = [], []
+    zero_group = 1 if isinstance(form, QuorumForm) else 0
+    planes, shifts, groups_out = [], [], []
     for v in present:
         planes.append(_words(v.sign_bits))
         shifts.append(sign_shift)
+        groups_out.append(0)
         if v.zero_kind == ZeroKind.MASK:
             planes.append(_words(v.zero_data))
             shifts.append(0)
-    counter = np.zeros((len(sparse).bit_length(), n_words), dtype=np.uint64)  # (q, W) uint64
+            groups_out.append(zero_group)
+    counter = np.zeros((len(sparse).bit_length(), n_words), dtype=np.uint64)  # (c, W) uint64
     native.planes.count_indices([v.zero_data for v in sparse], list(counter))
     nb = sign_nbytes(present[0].length)
     for i, plane in enumerate(counter):
         planes.append(_words(plane.view(np.uint8)[:nb]))
         shifts.append(i)
-    return planes, tuple(shifts)
+        groups_out.append(zero_group)
+    return planes, tuple(shifts), tuple(groups_out)
 
 
 def _run_native(
-    form: ThresholdForm,
+    form: ThresholdForm | QuorumForm,
     shifts: tuple[int, ...],
+    groups: tuple[int, ...],
     inputs: list[np.ndarray],
     neg: np.ndarray,
     zero: np.ndarray,
 ) -> None:
-    """neg = (T > k), zero = (T == k) over (W,) uint64 planes in C, fused (GIL released)."""
+    """The form's neg and zero planes over (W,) uint64 planes in C, fused (GIL released)."""
     assert native.planes is not None
-    native.planes.threshold(
-        inputs, bytes(shifts), form.k, neg, zero if form.writes_zero else None, neg.size
-    )
+    if isinstance(form, QuorumForm):
+        native.planes.quorum(
+            inputs, bytes(shifts), bytes(groups), form.m, form.q, neg, zero, neg.size
+        )
+    elif form.k_lo is not None:
+        out_zero = zero if form.writes_zero else None
+        native.planes.band(inputs, bytes(shifts), form.k_lo, form.k, neg, out_zero, neg.size)
+    else:
+        out_zero = zero if form.writes_zero else None
+        native.planes.threshold(inputs, bytes(shifts), form.k, neg, out_zero, neg.size)
 
 
 def _run_numpy(
-    form: ThresholdForm, inputs: list[np.ndarray], neg: np.ndarray, zero: np.ndarray
+    form: ThresholdForm | QuorumForm, inputs: list[np.ndarray], neg: np.ndarray, zero: np.ndarray
 ) -> None:
     """The same threshold as a compiled gate program, one ufunc call per gate per chunk."""
     prog = compile_majority(form)
@@ -142,20 +172,35 @@ def _run_numpy(
         run(prog, [p[at] for p in inputs], neg[at], zero[at], [s[:size] for s in scratch])
 
 
+def _form(present: list[PackedVote], quorum: int | None) -> ThresholdForm | QuorumForm:
+    """The circuit for the plain rule (quorum None) or the quorum decoder with q = quorum."""
+    has_zero = tuple(v.zero_kind != ZeroKind.NONE for v in present)
+    if quorum is None:
+        return threshold_form(has_zero)
+    if not any(has_zero):
+        return quorum_band_form(len(present), quorum)
+    return quorum_form(has_zero, quorum)
+
+
 def majority(
     votes: Sequence[PackedVote | None],
     *,
     length: int | None = None,
     executor: Executor = "auto",
+    quorum: int | None = None,
 ) -> PackedVote:
     """sign(sum_j E_j) over the present votes; ``None`` is an abstention (contributes 0).
 
+    ``quorum`` = q >= 1 selects the quorum decoder: output s = sign(sum_j E_j) only where at
+    least q present votes equal s, else 0 (module docstring); None is the plain rule.
     ``length`` is needed only when every vote abstains (the result is then all zeros); when
     given it must match every vote. ``executor`` picks who runs the circuit (module docstring);
     both give bit-identical results. Raises VoteFormatError if the lengths differ, there is
-    no vote slot at all, or the native executor is asked for but not built.
+    no vote slot at all, q < 1, or the native executor is asked for but not built.
     """
     use = resolve_executor(executor)
+    if quorum is not None and (isinstance(quorum, bool) or int(quorum) != quorum or quorum < 1):
+        raise VoteFormatError(f"quorum={quorum!r} must be an integer >= 1 (or None: plain)")
     if len(votes) == 0:
         raise VoteFormatError("majority needs at least one vote slot (got an empty sequence)")
     present = [v for v in votes if v is not None]
@@ -165,15 +210,15 @@ def majority(
     if not lengths:
         raise VoteFormatError("every vote abstained; pass length= to get the all-zero result")
     d = lengths.pop()
-    if not present:
-        return _all_zero(d)
+    if not present or (quorum is not None and quorum > len(present)):
+        return _all_zero(d)  # no votes, or fewer votes than the quorum: nothing can pass
     nb = sign_nbytes(d)
     n_words = (nb + 7) // 8
-    form = threshold_form(tuple(v.zero_kind != ZeroKind.NONE for v in present))
+    form = _form(present, None if quorum is None else int(quorum))
     if use == "native":
-        planes, shifts = _native_inputs(present, form, n_words)
+        planes, shifts, groups = _native_inputs(present, form, n_words)
     else:
-        planes, shifts = _plane_inputs(present), form.shifts
+        planes, shifts, groups = _plane_inputs(present), form.shifts, ()
 
     out_neg = np.empty(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64
     out_zero = np.zeros(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64, stays 0 if unwritten
@@ -184,13 +229,25 @@ def majority(
     for part, at in parts:
         inputs = [p[part] for p in planes]
         if use == "native":
-            _run_native(form, shifts, inputs, out_neg[at], out_zero[at])
+            _run_native(form, shifts, groups, inputs, out_neg[at], out_zero[at])
         else:
             _run_numpy(form, inputs, out_neg[at], out_zero[at])
+    return _result(d, out_neg, out_zero, _writes_zero(form))
 
+
+def _writes_zero(form: ThresholdForm | QuorumForm) -> bool:
+    return True if isinstance(form, QuorumForm) else form.writes_zero
+
+
+def _result(d: int, out_neg: np.ndarray, out_zero: np.ndarray, writes_zero: bool) -> PackedVote:
+    """Pack the (W,) uint64 output planes as a vote; padding bits of the zero plane cleared."""
+    nb = sign_nbytes(d)
     sign_bits = out_neg.view(np.uint8)[:nb]  # (ceil(d/8),) uint8
     sign_bits.flags.writeable = False
-    zero_count = int(np.bitwise_count(out_zero).sum(dtype=np.int64)) if form.writes_zero else 0
-    kind, data = choose_zero_encoding(d, out_zero.view(np.uint8)[:nb], zero_count)
+    zero_bytes = out_zero.view(np.uint8)[:nb]  # (ceil(d/8),) uint8
+    if writes_zero and d % 8:
+        zero_bytes[-1] &= (1 << (d % 8)) - 1  # bands may mark padding coordinates zero
+    zero_count = int(np.bitwise_count(zero_bytes).sum(dtype=np.int64)) if writes_zero else 0
+    kind, data = choose_zero_encoding(d, zero_bytes, zero_count)
     data.flags.writeable = False
     return PackedVote(length=d, sign_bits=sign_bits, zero_kind=kind, zero_data=data)

@@ -3,7 +3,9 @@
 Formulas (DESIGN.md section 2; Sohn et al. 2020, section 2), with sign(0) = 0:
 
 - local majority of worker j over its partitions S_j:  E_j = sign(sum_{i in S_j} u_i);
-- master majority over the workers' votes:              out = sign(sum_j E_j).
+- master majority over the workers' votes:              out = sign(sum_j E_j);
+- quorum decoder with q (election/votes/decoders.py):    out = s = sign(P - N) if the number of
+  votes equal to s is >= q, else 0 (P = #(+1), N = #(-1) among the present votes).
 """
 
 from __future__ import annotations
@@ -38,8 +40,21 @@ def local_majority(partition_signs: np.ndarray) -> np.ndarray:
     return majority_ternary(_check_ternary_matrix(partition_signs, "partition_signs"))
 
 
-def majority_naive(votes: Sequence[PackedVote | None], *, length: int | None = None) -> PackedVote:
-    """Unpack every vote to int8, sum, take signs, repack (same contract as ``majority``)."""
+def quorum_ternary(signs: np.ndarray, q: int) -> np.ndarray:
+    """The quorum decoder over the rows of an (m, d) ternary array: (d,) int8."""
+    arr = _check_ternary_matrix(signs, "signs")
+    pos = (arr > 0).sum(axis=0)  # (d,) int64
+    neg = (arr < 0).sum(axis=0)  # (d,) int64
+    out = np.zeros(arr.shape[1], dtype=np.int8)  # (d,) int8
+    out[(pos > neg) & (pos >= q)] = 1
+    out[(neg > pos) & (neg >= q)] = -1
+    return out
+
+
+def majority_naive(
+    votes: Sequence[PackedVote | None], *, length: int | None = None, quorum: int | None = None
+) -> PackedVote:
+    """Unpack every vote to int8, count, decide, repack (same contract as ``majority``)."""
     present = [v for v in votes if v is not None]
     if len(votes) == 0:
         raise VoteFormatError("majority needs at least one vote slot (got an empty sequence)")
@@ -48,7 +63,14 @@ def majority_naive(votes: Sequence[PackedVote | None], *, length: int | None = N
         raise VoteFormatError(f"votes need one common length, got lengths {sorted(lengths)}")
     d = lengths.pop()
     acc = np.int16 if len(present) < 2**15 else np.int32  # |sum| <= n
-    total: np.ndarray = np.zeros(d, dtype=acc)  # (d,) int16
+    pos: np.ndarray = np.zeros(d, dtype=acc)  # (d,) int16: #(+1) per coordinate
+    neg: np.ndarray = np.zeros(d, dtype=acc)  # (d,) int16: #(-1) per coordinate
     for v in present:
-        np.add(total, unpack_ternary(v), out=total)
-    return pack_ternary(np.sign(total).astype(np.int8))
+        e = unpack_ternary(v)  # (d,) int8
+        pos += e > 0
+        neg += e < 0
+    out = np.sign(pos - neg).astype(np.int8)  # (d,) int8, the plain rule
+    if quorum is not None:
+        out[(out > 0) & (pos < quorum)] = 0
+        out[(out < 0) & (neg < quorum)] = 0
+    return pack_ternary(out)

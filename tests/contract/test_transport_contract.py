@@ -50,6 +50,15 @@ CASES: dict[str, dict[str, Any]] = {
         "code": "bernoulli",
         "r": 2.0,
     },
+    # the quorum decoder at the master with q = 4 of 5 votes: unlike the default b + 1 = 2 (and
+    # any q <= 3, which a majority of 5 nonzero votes always reaches) it differs from the plain
+    # rule within 6 steps, so a transport that dropped the decoder would fail
+    "deterministic-directional-quorum": {
+        "code": "deterministic",
+        "attack": "directional",
+        "decoder": "quorum",
+        "quorum": 4,
+    },
 }
 GAPPY_ROWS = "11000\n01100\n00110\n10010\n00000\n"  # n = 5, r = 1.6
 
@@ -90,3 +99,12 @@ def test_transport_trains_the_same_model_as_the_single_process_loop(
     assert summary["final"] == expected["final"]
     assert summary["byzantine"] == expected["byzantine"]
     assert (Path(summary["run_dir"]) / "summary.json").is_file()
+
+
+def test_the_quorum_case_trains_another_model_than_the_plain_decoder(
+    reference: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """So the contract above would catch a transport that ignored the decoder."""
+    cfg = config("deterministic-directional-quorum", tmp_path).replace(decoder="plain")
+    plain = train_inprocess(prepare(cfg), progress=False)
+    assert plain["model_sha256"] != reference["deterministic-directional-quorum"]["model_sha256"]

@@ -222,3 +222,39 @@ def test_fashion_mnist_trains_on_the_real_debian_files(tmp_path):
         attack="random",
     )
     assert summary["steps"] == 3 and 0.0 <= summary["final"]["accuracy"] <= 1.0
+
+
+def test_audit_reports_per_window_and_does_not_change_the_model(tmp_path):
+    common = {"attack": "directional", "decoder": "quorum", "eval_every": 3}
+    plain = train(tmp_path, **common)
+    audited = train(tmp_path, audit=True, **common)
+    assert audited["model_sha256"] == plain["model_sha256"] and "audit" not in plain
+    audit = audited["audit"]
+    d, steps = audited["dim"], audited["steps"]
+    assert sum(audit[k]["coords"] for k in ("nonzero", "tie", "dead")) == d * steps
+    assert audit["nonzero"]["deviations"] == 0  # the shipped (5, 1) code is exact on ternary u
+    run = Path(audited["run_dir"])
+    with (run / "audit.csv").open() as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [3, 6]
+    assert (run / "audit.png").is_file()
+
+
+@pytest.mark.skipif(
+    not Path("../shared/data/amazon/train.csv").is_file(), reason="Amazon data not present"
+)
+def test_on_sparse_amazon_gradients_plain_moves_every_dead_coordinate_and_quorum_none(tmp_path):
+    """Directional attacker, shipped (5, 1) code: plain lets b = 1 vote move each dead
+    coordinate; the quorum decoder (q = b + 1 = 2) moves none and stays exact where mu != 0."""
+    common = {
+        "dataset": "amazon",
+        "data_root": "../shared/data/amazon",
+        "num_train": 600,
+        "attack": "directional",
+        "audit": True,
+    }
+    plain = train(tmp_path, decoder="plain", **common)["audit"]
+    quorum = train(tmp_path, decoder="quorum", **common)["audit"]
+    assert plain["dead"]["coords"] > 0
+    assert plain["dead"]["deviations"] == plain["dead"]["coords"]
+    assert quorum["dead"]["deviations"] == 0 < quorum["dead"]["coords"]
+    assert plain["nonzero"]["deviations"] == quorum["nonzero"]["deviations"] == 0

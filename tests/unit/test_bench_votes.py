@@ -20,6 +20,7 @@ def test_bench_votes_prints_one_json_object_with_matching_results(
     assert len(lines) == 1
     result = json.loads(lines[0])
     assert result["same_result"] is True
+    assert result["same_quorum_result"] is True and result["quorum"] == 6
     assert result["n"] == 5 and result["d"] == 10007
     dense_bytes = 5 * ((10007 + 7) // 8)  # 5 votes of ceil(d/8) bytes
     if "--zeros-frac" in extra:
@@ -29,12 +30,14 @@ def test_bench_votes_prints_one_json_object_with_matching_results(
     expected = "numpy" if "numpy" in extra else resolve_executor()
     assert result["executor"] == expected
     assert result["cold_caches"] is ("--cold" in extra)
-    for key in ("majority_ms", "numpy_executor_ms", "naive_ms", "gbytes_per_s", "speedup_vs_naive"):
+    timed = ("majority_ms", "numpy_executor_ms", "naive_ms", "quorum_ms", "quorum_numpy_ms")
+    for key in (*timed, "gbytes_per_s", "speedup_vs_naive", "quorum_vs_plain"):
         assert result[key] > 0
 
 
 @pytest.mark.parametrize(
-    "bad", [["--n", "0"], ["--d", "0"], ["--repeat", "0"], ["--zeros-frac", "1.5"]]
+    "bad",
+    [["--n", "0"], ["--d", "0"], ["--repeat", "0"], ["--zeros-frac", "1.5"], ["--quorum", "0"]],
 )
 def test_bench_votes_rejects_bad_arguments_in_one_line(
     bad: list[str], capsys: pytest.CaptureFixture[str]

@@ -78,3 +78,20 @@ def test_config_round_trips_through_json():
     again = build_config(json.loads(json.dumps(cfg.to_json_dict())))
     assert again == cfg
     assert isinstance(cfg, TrainConfig)
+
+
+def test_decoder_and_quorum_resolve_and_validate():
+    assert build_config().quorum_q is None  # plain: the paper's rule
+    assert build_config({"decoder": "quorum", "n": 9, "b": 3}).quorum_q == 4  # b + 1
+    assert build_config({"decoder": "quorum", "quorum": 2}).quorum_q == 2
+    for bad, fragment in [
+        ({"decoder": "median"}, "decoder"),
+        ({"decoder": "quorum", "quorum": 6}, "quorum"),
+        ({"quorum": -1}, "quorum"),
+        ({"decoder": "quorum", "scheme": "median"}, "scheme majority only"),
+        ({"audit": True, "transport": "grpc"}, "audit"),
+        ({"audit": True, "scheme": "median"}, "audit"),
+    ]:
+        with pytest.raises(ConfigError, match=fragment):
+            build_config(bad)
+    assert build_config({"audit": "true"}).audit is True

@@ -324,3 +324,13 @@ def test_healthcheck_fails_when_nothing_listens_and_passes_when_disabled() -> No
     out = healthcheck(f"127.0.0.1:{free}")
     assert out.returncode == 1 and "unhealthy" in out.stderr
     assert healthcheck("none").returncode == 0
+
+
+def test_the_compose_master_environment_selects_the_decoder(compose: dict[str, Any]) -> None:
+    """ELECTION_DECODER / ELECTION_QUORUM reach the master's TrainConfig (its env layer)."""
+    from election.config import build_config
+
+    env = {k: default_of(v) for k, v in compose["master"]["environment"].items()}
+    assert build_config(env=env).decoder == "plain"
+    cfg = build_config(env=env | {"ELECTION_DECODER": "quorum", "ELECTION_QUORUM": "2"})
+    assert (cfg.decoder, cfg.quorum, cfg.quorum_q) == ("quorum", 2, 2)

@@ -1,0 +1,131 @@
+"""Shipped ternary-perfect codes: ``data/ternary.json``, every odd n in [3, 31], 2b + 1 <= n.
+
+A ternary-perfect code gives A(u) = sum_j mu E_j(u) >= 2b + 1 for every u in {-1, 0, +1}^n with
+mu(u) != 0, so under the quorum decoder with q = b + 1 the master outputs mu on every such u and
+0 on every dead coordinate, whatever b workers send (:mod:`election.codes.ternary`).
+
+Each record: the rows, ones(G), the proven lower bound, the method ("optimal" = the exact ILP of
+:mod:`election.codes.design` with ``ternary=True`` proved it, or a cheap bound matches; "ilp" =
+best incumbent of a time-limited ILP; "constructed" = the union-of-blocks family of
+:mod:`election.codes.ternary_blocks`), the blocks, how it was verified ("exhaustive" over all
+3^n patterns for n <= 13, else "block-count") and the movable-tie fraction under q = b + 1.
+Regenerate with ``election codes design --ternary --all --write``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from election.errors import CodeError
+
+from .bounds import check_odd, ternary_lower_bound_ones
+from .design import minimum_redundancy_code
+from .ternary import MAX_TERNARY_N, verify_ternary
+from .ternary_blocks import construct_ternary_code, verify_union_blocks
+
+DATA_PATH = Path(__file__).with_name("data") / "ternary.json"
+SHIPPED_NS = tuple(range(3, 32, 2))
+EXACT_UP_TO = 9  # the ternary ILP proves optimality up to here (minutes to an hour on 2 cores)
+ILP_BEST_N = 11  # time-limited ILP, compared with the construction
+ILP_SECONDS = 600.0  # per b at n = 11
+
+
+def construction_blocks(n: int) -> int:
+    """Block-search depth: 5 blocks while the per-partition ILPs stay small, 4 beyond."""
+    return 5 if n <= 15 else 4
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict[tuple[int, int], dict[str, Any]]:
+    if not DATA_PATH.exists():
+        return {}
+    data = json.loads(DATA_PATH.read_text(encoding="utf-8"))
+    return {(int(e["n"]), int(e["b"])): e for e in data["codes"]}
+
+
+def shipped_ternary_entry(n: int, b: int) -> dict[str, Any] | None:
+    """The stored record for (n, b), or None when none is shipped."""
+    check_odd(n, b)
+    return _load().get((n, b))
+
+
+def entry_matrix(entry: dict[str, Any]) -> np.ndarray:
+    return np.array([[int(c) for c in row] for row in entry["rows"]], dtype=np.uint8)  # (n, n)
+
+
+def _trivial(n: int, b: int) -> np.ndarray | None:
+    """b = 0: the identity (A(u) = |sum u| >= 1); 2b + 1 = n: all ones. Both meet n (2b + 1)."""
+    if b == 0:
+        return np.eye(n, dtype=np.uint8)
+    if 2 * b + 1 == n:
+        return np.ones((n, n), dtype=np.uint8)
+    return None
+
+
+def design_ternary_entry(
+    n: int, b: int, *, ilp_seconds: float = ILP_SECONDS, log: Any = None
+) -> dict[str, Any]:
+    """Design, verify and describe the ternary-perfect code for (n, b) as the shipped record."""
+    started = time.perf_counter()
+    bound = ternary_lower_bound_ones(n, b)
+    method, blocks, status = "constructed", None, ""
+    matrix = _trivial(n, b)
+    if matrix is not None:
+        method = "optimal"
+    elif n <= ILP_BEST_N:
+        result = minimum_redundancy_code(
+            n, b, ternary=True, time_limit=None if n <= EXACT_UP_TO else ilp_seconds
+        )
+        bound, status = max(bound, result.lower_bound), result.status
+        if result.code is not None:
+            matrix, method = result.code.matrix, "optimal" if result.optimal else "ilp"
+    if matrix is None or (n > EXACT_UP_TO and int(matrix.sum()) > bound):
+        built = construct_ternary_code(n, b, max_blocks=construction_blocks(n), stop_at=bound)
+        if matrix is None or built.ones < int(matrix.sum()):
+            matrix, method = built.matrix, "constructed"
+            blocks = [list(block) for block in built.blocks]
+    assert matrix is not None
+    ones = int(matrix.sum())
+    if n <= MAX_TERNARY_N:
+        check, verified = verify_ternary(matrix, b, b + 1), "exhaustive"
+    elif blocks is not None:
+        check, verified = verify_union_blocks(matrix, blocks, b, b + 1), "block-count"
+    else:
+        raise CodeError(f"n={n}, b={b}: no block structure to verify with")
+    if not check.ternary_perfect:
+        raise CodeError(f"internal error: ternary code for n={n}, b={b} fails verification")
+    entry = {
+        "n": n,
+        "b": b,
+        "ones": ones,
+        "redundancy": ones / n,
+        "lower_bound_ones": bound,
+        "optimal": ones == bound,
+        "method": "optimal" if ones == bound else method,
+        "verified": verified,
+        "blocks": blocks,
+        "movable_tie_fraction": check.movable_tie_fraction,
+        "rows": ["".join(str(int(v)) for v in row) for row in matrix],
+        "ilp_status": status,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if log is not None:
+        log(f"ternary n={n} b={b} ones={ones} bound={bound} {entry['method']} {entry['seconds']}s")
+    return entry
+
+
+def write_ternary_shipped(entries: list[dict[str, Any]]) -> Path:
+    """Merge ``entries`` into data/ternary.json (replacing records of the same (n, b))."""
+    records = dict(_load())
+    records.update({(int(e["n"]), int(e["b"])): e for e in entries})
+    ordered = [records[key] for key in sorted(records)]
+    DATA_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DATA_PATH.write_text(json.dumps({"codes": ordered}, indent=1) + "\n", encoding="utf-8")
+    _load.cache_clear()
+    return DATA_PATH
