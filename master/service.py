@@ -20,6 +20,7 @@ from master.admission import StreamLimits
 from master.metrics import Metrics
 from master.rounds import RoundState
 from master.slots import SlotTable
+from wire import snapshot as snapshot_layout
 from wire.errors import MalformedMessage, PayloadTooLarge, RunFinished, Unauthenticated, WrongLength
 from wire.jsonlog import JsonLog
 from wire.limits import MAX_NAME_CHARS, check_length
@@ -183,10 +184,12 @@ class MasterService:
         self.rounds.check_reader(cred)
         with self.model_lock:
             if self._snapshot is None or self._snapshot.round != self.model_round:
+                tensors, data = snapshot_layout.from_replica(self.node.replica)
                 self._snapshot = Snapshot(
                     round=self.model_round,
                     digest=self.node.replica.digest(),
-                    state=self.node.replica.state_bytes(),
+                    state=data,
+                    tensors=tensors,
                 )
             snap = self._snapshot
         self.metrics.inc("snapshots")
@@ -205,7 +208,7 @@ class MasterService:
             run_id=self.run_id,
             round=model_round,
             total_rounds=self.setup.total_steps,
-            finished=self.rounds.finished,
+            finished=model_round >= self.setup.total_steps,  # consistent with round, digest
             n_slots=self.setup.cfg.n,
             joined_slots=self.rounds.joined(),
             config_json=self.config_json,

@@ -16,6 +16,7 @@ import numpy as np
 from election.votes import PackedVote
 from wire.errors import MalformedMessage
 from wire.limits import max_packed_nbytes
+from wire.snapshot import TensorSpec
 
 RAW_ENCODINGS: dict[str, np.dtype[Any]] = {
     "INT16_LE": np.dtype("<i2"),
@@ -116,11 +117,12 @@ class RoundUpdate:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Replica.state_bytes() at the start of ``round``."""
+    """The replica's state at the start of ``round`` in the layout of :mod:`wire.snapshot`."""
 
     round: int
     digest: str
-    state: bytes
+    state: bytes  # the tensors of ``tensors``, back to back
+    tensors: tuple[TensorSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from election.config import build_config
 from election.training.nodes import DigestMismatch, WorkerNode
 from election.training.setup import Setup, prepare
+from wire import snapshot as snapshot_layout
 from wire.errors import MalformedMessage
 from wire.jsonlog import JsonLog
 from wire.messages import (
@@ -147,7 +148,9 @@ class WorkerLoop:
     def _resync(self) -> int:
         assert self.node is not None
         snap = self.client.snapshot(self.credentials)
-        self.node.replica.load_state_bytes(snap.state)
+        if snapshot_layout.digest_of(snap.tensors, snap.state) != snap.digest:
+            raise MalformedMessage("the snapshot's parameters do not match its digest")
+        snapshot_layout.load_into(self.node.replica, snap.tensors, snap.state)
         self.counters["resyncs"] += 1
         self._vote_cache = None
         self.digest = snap.digest
