@@ -23,14 +23,22 @@ If no L with |L| <= b explains the round, the assumption is false; nothing is pr
 Evaluation. Examining fewer coordinates only adds explaining sets, so proofs drawn from a
 sample of coordinates are sound. Per coordinate only the pattern matters: the sampled patterns
 are keyed (:mod:`election.accusation.table`), deduplicated with ``np.unique``, and looked up in
-the sorted table of achievable patterns; for each inconsistent distinct pattern e the minimal
-removal sets are the minimal mismatch sets {j present : a_j != e_j} over a in A (cached).
+the sorted table of achievable patterns. Only the inclusion-minimal explaining sets are
+computed (the intersection over all explaining sets of size <= b equals the intersection over
+the minimal ones; a superset of an explaining set explains): candidates of size 1..b are pruned
+by the minimal removal sets of a few frequent patterns (for pattern e, the minimal mismatch
+sets {j present : a_j != e_j} over a in A, cached), then checked in size order, skipping
+supersets of sets already found, against every inconsistent pattern at once in the table
+projected on the workers left (cached per set). Sizes beyond b are searched only when no set
+of size <= b explains the round (to report ``min_liars``).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +49,8 @@ from election.errors import ConfigError
 from election.votes.sample import VoteSample
 
 MAX_SUBSETS = 2**16  # removal sets of size <= b must number at most this (else ConfigError)
-VERIFY_LIMIT = 32  # candidates left when each is checked against every pattern directly
+EARLY_PATTERNS = 16  # patterns a candidate is checked on before all the others
+FILTER_PATTERNS = 8  # most frequent inconsistent patterns whose removal sets prune candidates
 SEARCH_SUBSETS = 2**11  # beyond size b, sizes are searched while the sets number at most this
 MAX_LISTED_SUSPECTS = 16  # minimal suspect sets reported per round (the count is always exact)
 
@@ -154,7 +163,7 @@ class Prover:
             raise ConfigError(f"accusation: b={b} must satisfy 0 <= b <= n={table.n}")
         self.table = table
         self.b = b
-        self._removals: dict[tuple[int, int], np.ndarray] = {}
+        self._removals: dict[tuple[int, int, int], np.ndarray] = {}
         self._candidates: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}
 
     def _candidate_table(self, present: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -173,45 +182,55 @@ class Prover:
         return uniq[bad][order], int(counts[bad].sum())
 
     def _family(self, key: int, present: int, max_size: int) -> np.ndarray:
-        cache_key = (key, present)
+        cache_key = (key, present, max_size)
         if cache_key not in self._removals:
             self._removals[cache_key] = removal_sets(self.table, key, present, max_size)
         return self._removals[cache_key]
 
-    def explaining_sets(self, bad: np.ndarray, present: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """The candidate sets that explain every pattern in ``bad``: (sets, sizes, max_size).
+    def _explains(self, removed: int, bad: np.ndarray, present: int) -> bool:
+        """Every pattern of ``bad`` is achievable once the workers of ``removed`` are ignored."""
+        keep = present & ~removed
+        table = self.table.project(keep)
+        mask = np.uint64(keep | (keep << self.table.n))
+        step = EARLY_PATTERNS
+        while 2 * step <= bad.size:  # stages of ~16, ~128, ... spread patterns before all of
+            if not _contains(table, bad[:: bad.size // step] & mask).all():  # them: a failing
+                return False  # candidate stops early
+            step *= 8
+        return bool(_contains(table, bad & mask).all())
 
-        Two stages, exact together: the candidates are first filtered by the minimal removal
-        sets of the most frequent patterns (a candidate survives a pattern iff it contains one
-        of them) until at most ``VERIFY_LIMIT`` survive; each survivor L is then checked on
-        every pattern at once, by looking the patterns with L's bits cleared up in the table
-        projected on the workers outside L.
+    def _minimal_in(self, bad: np.ndarray, present: int, lo: int, hi: int) -> list[int]:
+        """The inclusion-minimal explaining sets with lo <= size <= hi, by size.
+
+        The candidates are first filtered by the minimal removal sets of the
+        ``FILTER_PATTERNS`` most frequent patterns (a set explains a pattern iff it contains
+        one of them); each remaining candidate that contains no smaller explaining set is
+        then checked on every pattern at once, in the table projected on the workers left.
         """
-        sets, sizes, max_size = self._candidate_table(present)
-        if bad.size == 0:
-            return sets, sizes, max_size
-        alive = sizes > 0  # the empty set explains nothing inconsistent
-        for key in bad.tolist():
-            if int(alive.sum()) <= VERIFY_LIMIT:
-                break
-            family = self._family(key, present, max_size)
+        sets, sizes, _ = self._candidate_table(present)
+        alive = (sizes >= lo) & (sizes <= hi)
+        for key in bad[:FILTER_PATTERNS].tolist():
+            family = self._family(key, present, hi)
             live = sets[alive]
             hit = ((live[:, None] & family[None, :]) == family[None, :]).any(axis=1)
             alive[np.flatnonzero(alive)[~hit]] = False
-        verified: list[int] = []  # explaining sets found (a superset of one explains too)
-        for at in np.flatnonzero(alive).tolist():  # candidates come in order of size
-            removed = int(sets[at])
-            if verified and int(sizes[at]) > self.b and min(map(_popcount, verified)) <= self.b:
-                alive[at] = False  # larger sets change neither proofs nor suspects
-                continue
-            if any(removed & v == v for v in verified):
-                continue
-            keep = present & ~removed
-            cleared = bad & np.uint64(keep | (keep << self.table.n))
-            alive[at] = bool(_contains(self.table.project(keep), cleared).all())
-            if alive[at]:
-                verified.append(removed)
-        return sets[alive], sizes[alive], max_size
+        found: list[int] = []
+        for removed in sets[alive].tolist():
+            if not any(removed & m == m for m in found) and self._explains(removed, bad, present):
+                found.append(removed)
+        return found
+
+    def explaining_sets(self, bad: np.ndarray, present: int) -> tuple[list[int], int]:
+        """The minimal explaining sets of size <= b, or (when there is none) the smallest ones
+        up to the search bound; and the largest size searched."""
+        _, _, max_size = self._candidate_table(present)
+        if bad.size == 0:
+            return [0], 0
+        bound = min(self.b, max_size)
+        found = self._minimal_in(bad, present, 1, bound)
+        if found or bound >= max_size:
+            return found, bound
+        return self._minimal_in(bad, present, bound + 1, max_size), max_size
 
     def accuse(self, sample: VoteSample) -> Accusation:
         """The round's proofs and suspects from its sampled votes (module docstring)."""
@@ -220,28 +239,27 @@ class Prover:
             raise ConfigError(f"accusation: {sample.n} votes for a code of n={n} workers")
         present = sum(1 << j for j in range(n) if sample.present[j])
         bad, n_bad = self.inconsistent_patterns(sample_keys(sample), present)
-        sets, sizes, max_size = self.explaining_sets(bad, present)
-        return self._verdict(sample.k, n_bad, sets, sizes, max_size)
+        minimal, searched = self.explaining_sets(bad, present)
+        return self._verdict(sample.k, n_bad, minimal, searched)
 
-    def _verdict(
-        self, coords: int, n_bad: int, sets: np.ndarray, sizes: np.ndarray, max_size: int
-    ) -> Accusation:
+    def _verdict(self, coords: int, n_bad: int, minimal: list[int], searched: int) -> Accusation:
         n = self.table.n
-        min_liars = int(sizes.min()) if sizes.size else None
+        sizes = [_popcount(m) for m in minimal]
+        min_liars = min(sizes) if sizes else None
         holds = min_liars is not None and min_liars <= self.b
         proven = 0
-        if holds:
-            proven = int(np.bitwise_and.reduce(sets[sizes <= self.b]))
-        smallest = sets[sizes == min_liars] if min_liars is not None else sets[:0]
+        if holds:  # the intersection of all explaining sets <= b = that of the minimal ones
+            proven = functools.reduce(operator.and_, [m for m in minimal if _popcount(m) <= self.b])
+        smallest = [m for m, size in zip(minimal, sizes, strict=True) if size == min_liars]
         return Accusation(
             b=self.b,
             coords=coords,
             inconsistent=n_bad,
             min_liars=min_liars,
-            max_size=max_size,
+            max_size=searched,
             assumption_holds=holds,
             proven=_workers(proven, n),
-            suspects=tuple(_workers(int(m), n) for m in smallest[:MAX_LISTED_SUSPECTS]),
-            n_suspect_sets=int(smallest.size),
+            suspects=tuple(_workers(m, n) for m in smallest[:MAX_LISTED_SUSPECTS]),
+            n_suspect_sets=len(smallest),
             exact=self.table.exact,
         )

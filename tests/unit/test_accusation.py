@@ -9,6 +9,7 @@ import pytest
 
 from election.accusation import Accuser, Prover, build_table
 from election.accusation import table as table_mod
+from election.accusation.proofs import EARLY_PATTERNS, sample_keys
 from election.accusation.table import decode, encode
 from election.codes.registry import make_code
 from election.votes import pack_ternary
@@ -237,3 +238,23 @@ def test_sampled_bits_equal_the_unpacked_votes_for_every_zero_encoding() -> None
         assert np.array_equal(sub.values(), expected[:3][:, sub.coords])
     tail = sample_votes(votes, Windows(starts=((d + 7) // 8 - 2,), width=2))
     assert tail.coords[-1] == d - 1 and np.array_equal(tail.values(), expected[:3][:, tail.coords])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_many_coordinate_rounds_equal_the_definition(seed: int) -> None:
+    """200 coordinates: the staged checks (a spread of patterns first, then all) stay exact."""
+    rng = np.random.default_rng(100 + seed)
+    g = SMALL_CODES["det5b1"].astype(int)
+    u = rng.integers(-1, 2, size=(5, 200))
+    votes = np.sign(g @ u).astype(np.int8)
+    liars = rng.choice(5, size=2, replace=False)
+    votes[liars] = rng.integers(-1, 2, size=(2, 200))
+    present = (True,) * 5
+    prover = Prover(build_table(g), b=2)
+    sample = make_sample(votes, present)
+    bad, _ = prover.inconsistent_patterns(sample_keys(sample), 0b11111)
+    assert bad.size >= 2 * EARLY_PATTERNS  # enough distinct patterns for a staged check
+    got = prover.accuse(sample)
+    want = oracle(g, votes, present, 2)
+    assert set(got.proven) == want["proven"] and got.min_liars == want["min_liars"]
+    assert sorted(got.suspects) == want["suspects"]
