@@ -18,12 +18,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from election.errors import ConfigError
 
-SCHEMES = ("majority", "signed-sum", "sign-of-sum", "median", "sgd")
-SIGN_SCHEMES = ("majority", "signed-sum")  # schemes the audit compares with mu (partition signs)
+if TYPE_CHECKING:
+    from election.training.schemes import Scheme
+
 DECODERS = ("plain", "quorum")  # election/votes/decoders.py
 # plus file:PATH; "paper-r3.8" is main.py's n = 5 matrix (docs/paper.md)
 CODES = ("uncoded", "bernoulli", "deterministic", "ternary", "paper-r3.8")
@@ -95,7 +96,7 @@ class TrainConfig:
             object.__setattr__(self, "batch_size", self.n * self.partition_size)
         _require(0 <= self.b < self.n, "b", self.b, f"must satisfy 0 <= b < n = {self.n}")
         _require(self.r > 0, "r", self.r, "must be positive")
-        _require(self.scheme in SCHEMES, "scheme", self.scheme, f"must be one of {SCHEMES}")
+        scheme = _scheme_class(self.scheme)
         _require(
             self.optimizer in OPTIMIZERS,
             "optimizer",
@@ -141,16 +142,17 @@ class TrainConfig:
         _require(self.decoder in DECODERS, "decoder", self.decoder, f"must be one of {DECODERS}")
         _require(0 <= self.quorum <= self.n, "quorum", self.quorum, f"must be in [0, n = {self.n}]")
         _require(
-            self.decoder == "plain" or self.scheme == "majority",
+            self.decoder in scheme.decoders,
             "decoder",
             self.decoder,
-            f"applies to scheme majority only (scheme is {self.scheme!r}); use decoder plain",
+            f"applies to scheme {_schemes_with_decoder(self.decoder)} only "
+            f"(scheme is {self.scheme!r}); use decoder plain",
         )
         _require(
-            not self.audit or (self.transport == "inprocess" and self.scheme in SIGN_SCHEMES),
+            not self.audit or (self.transport == "inprocess" and scheme.uses_partition_signs),
             "audit",
             self.audit,
-            "needs transport inprocess and a sign scheme (majority or signed-sum)",
+            f"needs transport inprocess and a partition-sign scheme ({_audited_schemes()})",
         )
         _require(
             self.code in CODES or self.code.startswith("file:"),
@@ -174,6 +176,34 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         return build_config(self.to_json_dict() | changes)
+
+
+def _scheme_class(name: str) -> type[Scheme]:
+    """The scheme registry's entry (imported here: the registry imports torch and the votes)."""
+    from election.training.schemes import scheme_class
+
+    return scheme_class(name)
+
+
+def _schemes_with_decoder(decoder: str) -> str:
+    from election.training.schemes import SCHEMES
+
+    return " or ".join(name for name, kind in SCHEMES.items() if decoder in kind.decoders)
+
+
+def _audited_schemes() -> str:
+    from election.training.schemes import SCHEMES
+
+    return " or ".join(name for name, kind in SCHEMES.items() if kind.uses_partition_signs)
+
+
+def __getattr__(name: str) -> Any:
+    """``SCHEMES``: the registered scheme names, from the registry (for flags' choices)."""
+    if name == "SCHEMES":
+        from election.training.schemes import SCHEMES
+
+        return tuple(SCHEMES)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _check_worker_noise(cfg: TrainConfig) -> None:

@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     if ckpt is not None and ckpt.last_update is not None:
         r, digest, data, votes, abstentions = ckpt.last_update
         last_update = RoundUpdate(
-            r, digest, payload_from_core(cfg.scheme, data, update=True), votes, abstentions
+            r, digest, payload_from_core(setup.scheme, data, update=True), votes, abstentions
         )
     service = MasterService(
         setup,

@@ -64,7 +64,7 @@ def run_rounds(
 ) -> dict[str, Any]:
     """Run every remaining round, then write and return the summary."""
     setup, rounds, metrics, opts = service.setup, service.rounds, service.metrics, service.options
-    scheme, total, n = setup.cfg.scheme, setup.total_steps, setup.cfg.n
+    scheme, total, n = setup.scheme, setup.total_steps, setup.cfg.n
     bar = Progress(total, f"master/grpc {setup.cfg.code}", enabled=progress)
     received = 0.0
     step = rounds.open_round
@@ -76,7 +76,7 @@ def run_rounds(
             present = sum(p is not None for p in payloads)
             received += sum(payload_nbytes(p) for p in payloads if p is not None)
             with service.model_lock:
-                data = service.node.round(step, votes)  # type: ignore[arg-type]
+                data = service.node.round(step, votes)
                 digest = service.node.replica.digest()
                 service.model_round = step + 1
                 done = step + 1

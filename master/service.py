@@ -12,8 +12,9 @@ import threading
 from dataclasses import dataclass
 
 from election.errors import ConfigError
-from election.training.messages import decode_vote
 from election.training.nodes import MasterNode
+from election.training.schemes import PACKED_TERNARY
+from election.training.schemes import Vote as CoreVote
 from election.training.setup import Setup
 from election.votes import PackedVote
 from master.admission import StreamLimits
@@ -25,7 +26,6 @@ from wire.errors import MalformedMessage, PayloadTooLarge, RunFinished, Unauthen
 from wire.jsonlog import JsonLog
 from wire.limits import MAX_NAME_CHARS, check_length
 from wire.messages import (
-    VOTE_ENCODING,
     Assignment,
     Credentials,
     JoinClaim,
@@ -110,7 +110,7 @@ class MasterService:
         self.config_json = json.dumps(cfg.to_json_dict(), sort_keys=True)
         self.tokens = SlotTokens(secret, run_id, cfg.n)
         self.slots = SlotTable(cfg.n, seed=cfg.seed)
-        self.max_vote_nbytes = max_vote_nbytes(cfg.scheme, self.dim)
+        self.max_vote_nbytes = max_vote_nbytes(setup.scheme, self.dim)
         self.rounds = RoundState(
             run_id=run_id,
             n_slots=cfg.n,
@@ -169,10 +169,11 @@ class MasterService:
         """A vote header's payload, before any payload byte is read: length, kind, size."""
         if length != self.dim:
             raise WrongLength(f"vote has {length} coordinates, the model has {self.dim}")
-        scheme = self.setup.cfg.scheme
-        expected = VOTE_ENCODING.get(scheme, "PACKED_TERNARY")
-        if encoding != expected:
-            raise MalformedMessage(f"scheme {scheme} needs {expected} votes, not {encoding}")
+        scheme = self.setup.scheme
+        if encoding != scheme.vote_encoding:
+            raise MalformedMessage(
+                f"scheme {scheme.name} needs {scheme.vote_encoding} votes, not {encoding}"
+            )
         if total_nbytes > self.max_vote_nbytes:
             raise PayloadTooLarge(
                 f"declared payload of {total_nbytes} B exceeds the largest valid vote of "
@@ -219,18 +220,18 @@ class MasterService:
     # --- validation injected into the round state ---
     def check_payload(self, payload: Payload) -> None:
         """The payload's kind matches the scheme and its length is the model's d."""
-        scheme = self.setup.cfg.scheme
-        expected = VOTE_ENCODING.get(scheme)
-        if expected is None:
+        scheme = self.setup.scheme
+        expected = scheme.vote_encoding
+        if expected == PACKED_TERNARY:
             if not isinstance(payload, PackedVote):
-                raise MalformedMessage(f"scheme {scheme} needs PACKED_TERNARY votes")
+                raise MalformedMessage(f"scheme {scheme.name} needs {PACKED_TERNARY} votes")
         elif not isinstance(payload, RawPayload) or payload.encoding != expected:
-            raise MalformedMessage(f"scheme {scheme} needs {expected} votes")
+            raise MalformedMessage(f"scheme {scheme.name} needs {expected} votes")
         if payload.length != self.dim:
             raise WrongLength(f"vote has {payload.length} coordinates, the model has {self.dim}")
 
-    def decode(self, payload: Payload | None) -> object:
+    def decode(self, payload: Payload | None) -> CoreVote | None:
         """A stored payload -> what MasterNode.round takes (PackedVote, tensor or None)."""
         if payload is None or isinstance(payload, PackedVote):
             return payload
-        return decode_vote(self.setup.cfg.scheme, payload.data, self.dim)
+        return self.setup.scheme.decode_vote(payload.data, self.dim)

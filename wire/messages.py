@@ -2,8 +2,9 @@
 
 A payload is either a :class:`election.votes.PackedVote` (votes and updates of the sign schemes,
 1 bit per coordinate plus a zero encoding) or a :class:`RawPayload` (int16 signed-sum votes,
-float32 vectors of the median/sgd baselines). :func:`payload_from_core` and
-:func:`payload_to_core` convert to and from the bytes of :mod:`election.training.messages`.
+float32 vectors of the median/sgd baselines); which one a message is, the run's scheme object
+says (:mod:`election.training.schemes`). :func:`payload_from_core` and :func:`payload_to_core`
+convert to and from the scheme codec's bytes.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from election.training.schemes import PACKED_TERNARY, RAW_DTYPES, Scheme
 from election.votes import PackedVote
 from wire.errors import MalformedMessage
 from wire.limits import max_packed_nbytes
 from wire.snapshot import TensorSpec
 
-RAW_ENCODINGS: dict[str, np.dtype[Any]] = {
-    "INT16_LE": np.dtype("<i2"),
-    "FLOAT32_LE": np.dtype("<f4"),
-}
-VOTE_ENCODING = {"signed-sum": "INT16_LE", "median": "FLOAT32_LE", "sgd": "FLOAT32_LE"}
-UPDATE_ENCODING = {"median": "FLOAT32_LE", "sgd": "FLOAT32_LE"}  # sign schemes: packed
+RAW_ENCODINGS: dict[str, np.dtype[Any]] = RAW_DTYPES  # encoding name -> little-endian dtype
 
 
 @dataclass(frozen=True)
@@ -54,12 +51,12 @@ def payload_nbytes(payload: Payload) -> int:
     return payload.nbytes if isinstance(payload, PackedVote) else len(payload.data)
 
 
-def payload_from_core(scheme: str, data: bytes, *, update: bool = False) -> Payload:
+def payload_from_core(scheme: Scheme, data: bytes, *, update: bool = False) -> Payload:
     """Core message bytes (a PackedVote frame or a raw vector) -> a payload."""
-    raw = (UPDATE_ENCODING if update else VOTE_ENCODING).get(scheme)
-    if raw is None:
+    encoding = scheme.update_encoding if update else scheme.vote_encoding
+    if encoding == PACKED_TERNARY:
         return PackedVote.from_bytes(data)
-    return RawPayload(raw, bytes(data))
+    return RawPayload(encoding, bytes(data))
 
 
 def payload_to_core(payload: Payload) -> bytes:
@@ -67,17 +64,16 @@ def payload_to_core(payload: Payload) -> bytes:
     return payload.to_bytes() if isinstance(payload, PackedVote) else payload.data
 
 
-def max_vote_nbytes(scheme: str, dim: int) -> int:
+def max_vote_nbytes(scheme: Scheme, dim: int) -> int:
     """The largest valid vote payload for ``dim`` coordinates.
 
     Sign schemes: any valid PACKED_TERNARY encoding is accepted (docs/vote_layout.md), so the
     limit is that of an INDICES vote listing every coordinate, ceil(d/8) + 4 d bytes; raw
     baselines: d values of their dtype.
     """
-    raw = VOTE_ENCODING.get(scheme)
-    if raw is None:
+    if scheme.vote_encoding == PACKED_TERNARY:
         return max_packed_nbytes(dim)
-    return dim * RAW_ENCODINGS[raw].itemsize
+    return dim * RAW_ENCODINGS[scheme.vote_encoding].itemsize
 
 
 @dataclass(frozen=True)

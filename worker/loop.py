@@ -220,7 +220,7 @@ class WorkerLoop:
             self.hooks.before_vote(self, step)
         data = self.vote_payload(step)
         if data is not None:
-            payload = payload_from_core(self.setup.cfg.scheme, data)
+            payload = payload_from_core(self.setup.scheme, data)
             self.last_vote = Vote(self.credentials, step, payload)
             try:
                 self.client.submit(self.last_vote)

@@ -18,29 +18,14 @@ from typing import Any
 import torch
 
 from election.training.audit import Audit, step_counts
-from election.training.batches import batch_for, mix_seed
+from election.training.batches import batch_for
 from election.training.partitions import PartitionComputer, with_worker_noise
 from election.training.recorder import RunRecorder
 from election.training.replica import Replica
-from election.training.round import (
-    PACKED_SCHEMES,
-    PARTITION_SIGN_SCHEMES,
-    aggregate,
-    byzantine_message,
-    honest_message,
-    lazy_target,
-    partition_signs,
-)
+from election.training.round import attack_generator, byzantine_message
 from election.training.runs import Progress
+from election.training.schemes import partition_signs
 from election.training.setup import Setup
-from election.votes import majority, pack_ternary_torch, unpack_to_torch
-
-ATTACK_STREAM = 0xA77AC  # separates attack randomness from other uses of the seed
-
-
-def attack_generator(seed: int, step: int, worker: int) -> torch.Generator:
-    """The RNG a Byzantine worker uses in a round; the same in every transport."""
-    return torch.Generator().manual_seed(mix_seed(seed, ATTACK_STREAM, step, worker))
 
 
 def _only(signals: dict[int, torch.Tensor], row: tuple[int, ...]) -> dict[int, torch.Tensor]:
@@ -76,9 +61,8 @@ class InProcessSystem:
         )
 
     def step(self, step: int) -> StepResult:
-        setup, cfg = self.setup, self.setup.cfg
+        setup, cfg, scheme = self.setup, self.setup.cfg, self.setup.scheme
         batch = batch_for(cfg, step, setup.dataset.n_train)
-        sign_scheme = cfg.scheme in PARTITION_SIGN_SCHEMES
         signs: list[dict[int, torch.Tensor] | None]  # per worker: partition -> (d,) int8
         shared: dict[int, torch.Tensor] = {}
         if cfg.recompute:
@@ -97,12 +81,10 @@ class InProcessSystem:
                 s if j in setup.byzantine else with_worker_noise(cfg, step, j, _only(s, row))
                 for j, (s, row) in enumerate(zip(per_worker, self.rows, strict=True))
             ]
-        if not sign_scheme:
-            signs = [None] * cfg.n
-        elif cfg.recompute or cfg.worker_noise_std > 0:
-            signs = [partition_signs(s) for s in per_worker]
+        if cfg.recompute or cfg.worker_noise_std > 0:
+            signs = [scheme.signs(s) for s in per_worker]
         else:
-            signs = [partition_signs(shared)] * cfg.n  # signed once
+            signs = [scheme.signs(shared)] * cfg.n  # signed once
 
         known = shared  # noise-free partition signals ({} when every worker recomputes)
         computed: dict[int, torch.Tensor] = {}  # partitions computed for the target (or audit)
@@ -113,11 +95,11 @@ class InProcessSystem:
                 computed.update(self.computer.signals(step, batch, todo))
             return {i: computed[i] for i in missing}
 
-        target = lazy_target(cfg.scheme, cfg.n, known, compute)
+        target = scheme.lazy_target(cfg.n, known, compute)
 
         messages: list[torch.Tensor | None] = []
         for j, row in enumerate(self.rows):
-            honest = honest_message(cfg.scheme, row, per_worker[j], signs[j], dim=self.replica.dim)
+            honest = scheme.honest(row, per_worker[j], signs[j], dim=self.replica.dim)
             if j in setup.byzantine:
                 gen = attack_generator(cfg.seed, step, j)
                 messages.append(byzantine_message(setup.attack, honest, target, gen))
@@ -133,14 +115,11 @@ class InProcessSystem:
 
     def _aggregate(self, messages: list[torch.Tensor | None]) -> tuple[torch.Tensor, int]:
         """The master's update and the bytes of the votes it received."""
-        cfg = self.setup.cfg
-        if cfg.scheme not in PACKED_SCHEMES:
-            wire = sum(m.numel() * m.element_size() for m in messages if m is not None)
-            return aggregate(cfg.scheme, messages), wire
-        packed = [None if m is None else pack_ternary_torch(m) for m in messages]
-        wire = sum(p.nbytes for p in packed if p is not None)
-        update = majority(packed, length=self.replica.dim, quorum=cfg.quorum_q)
-        return unpack_to_torch(update, self.setup.device, dtype=torch.int8), wire
+        scheme = self.setup.scheme
+        votes = [None if m is None else scheme.as_vote(m) for m in messages]
+        wire = sum(scheme.vote_nbytes(v) for v in votes if v is not None)
+        update = scheme.aggregate(votes, self.replica.dim)
+        return scheme.update_tensor(update, self.setup.device), wire
 
 
 def train_inprocess(

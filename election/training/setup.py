@@ -18,11 +18,13 @@ from election.data import Dataset, load_dataset
 from election.errors import ConfigError
 from election.notices import warn
 from election.training.batches import steps_per_epoch
+from election.training.schemes import Scheme, scheme_for
 
 
 @dataclass(frozen=True)
 class Setup:
     cfg: TrainConfig
+    scheme: Scheme  # cfg.scheme resolved once, bound to the decoder
     dataset: Dataset
     code: AllocationCode
     byzantine: tuple[int, ...]  # worker slots that attack (empty when attack is "none")
@@ -56,7 +58,7 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def build_code(cfg: TrainConfig) -> AllocationCode:
+def build_code(cfg: TrainConfig, scheme: Scheme | None = None) -> AllocationCode:
     """G for the config; idle workers or unused partitions get one warning line."""
     if cfg.code.startswith("file:"):
         code = make_code("file", n=cfg.n, b=cfg.b, path=cfg.code[len("file:") :])
@@ -64,7 +66,7 @@ def build_code(cfg: TrainConfig) -> AllocationCode:
         code = make_code(cfg.code, n=cfg.n, b=cfg.b)
     else:
         code = make_code(cfg.code, n=cfg.n, b=cfg.b, r=cfg.r, seed=cfg.seed, redraw=cfg.redraw)
-    _warn_gaps(cfg, code)
+    _warn_gaps(cfg, scheme or scheme_for(cfg), code)
     return code
 
 
@@ -76,9 +78,9 @@ def _ids(noun: str, ids: tuple[int, ...]) -> str:
     return f"{noun}{'s' if many else ''} {', '.join(map(str, ids))} {verb}"
 
 
-def _warn_gaps(cfg: TrainConfig, code: AllocationCode) -> None:
+def _warn_gaps(cfg: TrainConfig, scheme: Scheme, code: AllocationCode) -> None:
     empty, uncovered = code.empty_rows(), code.uncovered_columns()
-    if empty and cfg.scheme in ("median", "sgd"):
+    if empty and not scheme.idle_votes_zero:
         raise ConfigError(
             f"code {cfg.code}: workers {list(empty)} hold no partition, so they have no "
             f"gradient to send under scheme={cfg.scheme}"
@@ -102,7 +104,8 @@ def prepare(cfg: TrainConfig, *, dataset: Dataset | None = None) -> Setup:
             num_train=cfg.num_train or None,
             protocol=cfg.protocol,
         )
-    code = build_code(cfg)
+    scheme = scheme_for(cfg)
+    code = build_code(cfg, scheme)
     if code.n != cfg.n:
         raise ConfigError(f"code has {code.n} workers but n={cfg.n}")
     attack = make_attack(cfg.attack)
@@ -115,6 +118,7 @@ def prepare(cfg: TrainConfig, *, dataset: Dataset | None = None) -> Setup:
     total = cfg.steps if cfg.steps else cfg.epochs * per_epoch
     return Setup(
         cfg=cfg,
+        scheme=scheme,
         dataset=dataset,
         code=code,
         byzantine=byzantine,

@@ -9,7 +9,7 @@ from election.config import build_config
 from election.training.loop import train_inprocess
 from election.training.nodes import WorkerNode
 from election.training.partitions import with_worker_noise
-from election.training.round import aggregate, honest_message
+from election.training.schemes import SignOfSum
 from election.training.setup import prepare
 
 SMALL = {"dataset": "digits", "num_train": 200, "steps": 4, "threads": 1, "eval_every": 2}
@@ -18,7 +18,7 @@ SMALL = {"dataset": "digits", "num_train": 200, "steps": 4, "threads": 1, "eval_
 def test_sign_of_sum_signs_the_sum_of_raw_gradients_not_the_last_partition():
     g1 = torch.tensor([3.0, -1.0, 0.5, 0.0])
     g2 = torch.tensor([-1.0, 2.0, -0.25, 0.0])
-    vote = honest_message("sign-of-sum", (0, 1), {0: g1, 1: g2})
+    vote = SignOfSum().honest((0, 1), {0: g1, 1: g2})
     naive = [1 if a + b > 0 else -1 if a + b < 0 else 0 for a, b in zip(g1, g2, strict=True)]
     assert vote.tolist() == naive == [1, 1, 1, 0]
     assert vote.dtype == torch.int8
@@ -29,7 +29,9 @@ def test_sign_of_sum_signs_the_sum_of_raw_gradients_not_the_last_partition():
 def test_sign_of_sum_master_takes_the_majority_of_the_one_bit_votes():
     votes = [torch.tensor([1, -1, 1], dtype=torch.int8), torch.tensor([1, 1, -1], dtype=torch.int8)]
     votes.append(torch.tensor([-1, 1, -1], dtype=torch.int8))
-    assert aggregate("sign-of-sum", votes).tolist() == [1, 1, -1]
+    scheme = SignOfSum()
+    update = scheme.aggregate([scheme.as_vote(v) for v in votes], 3)
+    assert scheme.update_tensor(update, torch.device("cpu")).tolist() == [1, 1, -1]
 
 
 def test_worker_noise_std_is_a_standard_deviation_and_each_draw_is_its_own():
