@@ -141,3 +141,20 @@ def test_cell_key_is_stable_across_processes() -> None:
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == cell_key(cfg)
+
+
+def test_cli_reports_an_invalid_cell_in_one_line_and_runs_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from election.cli import main
+
+    spec = tmp_path / "g.json"
+    spec.write_text(json.dumps({"base": {"n": 3}, "axes": {"b": [1, 3], "seed": [0]}}))
+    out = tmp_path / "out"
+    assert main(["grid", str(spec), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "election: error: grid cell 1 (b=3, seed=0): b=3 must satisfy 0 <= b < n = 3; "
+        'fix the spec or set "skip_invalid": true\n'
+    )
+    assert not out.exists()
