@@ -4,8 +4,8 @@
 - ``heatmap-attack-b-<code>.png``: attack x b, seed-mean final metric, one per code;
 - ``heatmap-worst.png``: code x b, the worst case over attacks (:func:`table.worst_case`);
 - ``frontier.png``: per (code, b), the worst case vs the measured redundancy r_eff and vs the
-  mean wall seconds per cell, with the Pareto frontier (no other point is at least as good and
-  at most as costly) drawn as a line.
+  mean wall seconds per cell, with the Pareto frontier of each b (no other point of that b is
+  at least as good and at most as costly) drawn as a line: b is the threat, not a choice.
 Grids that vary other fields (n, dataset, ...) get one set per facet, named by its values.
 """
 
@@ -22,6 +22,8 @@ from election.grid.table import code_label, facet_of, seed_means, varying, worst
 from election.training.runs import read_metrics
 
 Row = Mapping[str, Any]
+DASHES = ("--", ":", "-.")  # one frontier line style per b
+BRIGHT_CUTOFF = 0.6  # viridis is light above ~60 % of its range: annotate in black there
 
 
 def _pyplot() -> Any:
@@ -130,7 +132,9 @@ def _heatmap(
             if np.isnan(data[i, j]):
                 continue
             text = f"{data[i, j]:.3f}" + (f"\n{notes[i][j]}" if notes else "")
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white")
+            bright = image.norm(data[i, j]) > BRIGHT_CUTOFF
+            colour = "black" if bright else "white"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path)
@@ -139,7 +143,8 @@ def _heatmap(
 
 
 def _sorted_values(rows: Sequence[Row], name: str) -> list[Any]:
-    return sorted({r[name] for r in rows}, key=lambda v: (str(type(v)), v))
+    """The values of ``name`` in the order the spec lists them (rows are in cell order)."""
+    return list(dict.fromkeys(r[name] for r in rows))
 
 
 def _heatmaps_attack_b(
@@ -222,9 +227,11 @@ def _frontier(
             for p in mine:
                 ax.annotate(f"b={p['b']}", (p[cost], p["worst"]), fontsize=7,
                             xytext=(3, 3), textcoords="offset points")  # fmt: skip
-        front = pareto([(p[cost], p["worst"]) for p in points])
-        ax.step([x for x, _ in front], [y for _, y in front], where="post", color="grey",
-                linewidth=1, linestyle="--", label="frontier", zorder=2)  # fmt: skip
+        for k, b in enumerate(dict.fromkeys(p["b"] for p in points)):  # b is the threat
+            front = pareto([(p[cost], p["worst"]) for p in points if p["b"] == b])
+            ax.step([x for x, _ in front], [y for _, y in front], where="post", color="grey",
+                    linewidth=1, linestyle=DASHES[k % len(DASHES)], label=f"frontier b={b}",
+                    zorder=2)  # fmt: skip
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"worst-case final {rows[0]['metric']}")

@@ -189,10 +189,8 @@ class GridProgress:
         self.start = time.perf_counter()
 
     def begin(self, resumed: int, to_run: int, jobs: int) -> None:
-        self._line(
-            f"{self.total} cells: {resumed} finished earlier, {to_run} to run on {jobs} "
-            f"process{'es' if jobs != 1 else ''}"
-        )
+        where = f" on {jobs} process{'es' if jobs != 1 else ''}" if to_run else ""
+        self._line(f"{self.total} cells: {resumed} finished earlier, {to_run} to run{where}")
 
     def update(self, record: dict[str, Any], run: GridRun, label: str) -> None:
         elapsed = time.perf_counter() - self.start

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from election import attacks
+from election import attacks, notices
 from election.attacks import Attack, AttackContext
 from election.errors import ConfigError
 from election.grid.cells import cell_key, read_record
@@ -32,6 +32,14 @@ class Buggy(Attack):
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
         raise RuntimeError("an honest bug")
+
+
+@pytest.fixture(autouse=True)
+def _own_notices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_cell resets the warning registry (it normally runs in a worker process): give it
+    a private one here so this test process's state is left as it was."""
+    monkeypatch.setattr(notices, "_SEEN", [])
+    monkeypatch.setattr(notices, "_SILENT", [False])
 
 
 def _run(tmp_path: Path, attack: str) -> dict:
