@@ -14,6 +14,10 @@ Beyond the paper:
 - ``crash``:        nothing is sent (the master counts an abstention at the deadline)
 - ``garbage``:      malformed bytes on the wire; the master rejects them, which in-process is the
                     same as ``crash``
+Sign-native attacks (:mod:`election.sign_attacks`, loaded on first use; formulas there):
+``margin`` (ALIE-style), ``stochastic``, ``mimic``, ``label-flip``, ``collude`` and
+``collude-quorum``. Those with ``needs_round`` read every honest message of the round from
+``AttackContext.round``; the mobile adversary is the selection :func:`byzantine_set`.
 For float payloads (the coordinate-median baseline) the same names act on the gradient:
 reverse -g, directional s*max|g|, random +-mean|g|, omniscient -(mean of honest partitions).
 """
@@ -22,11 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from election.errors import ConfigError
+
+if TYPE_CHECKING:
+    from election.sign_attacks.context import RoundView
 
 
 @dataclass(frozen=True)
@@ -36,11 +44,14 @@ class AttackContext:
     ``honest`` is what this worker would send if it were honest: an int8 ternary vote (d,) for
     sign schemes, or a float gradient (d,) for the median scheme. ``target`` lazily returns the
     honest all-partition aggregate (mu for votes; the mean partition gradient for gradients).
+    ``round`` is the extended context (every honest message, the Byzantine set, the code) for
+    attacks with ``needs_round``; None where the loop does not build it.
     """
 
     honest: torch.Tensor
     target: Callable[[], torch.Tensor]
     generator: torch.Generator
+    round: RoundView | None = None
 
 
 class Attack:
@@ -48,6 +59,7 @@ class Attack:
 
     name = "none"
     wire_fault: str | None = None  # set for attacks that only exist on the wire
+    needs_round = False  # True: reads AttackContext.round (every honest message of the round)
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
         return ctx.honest
@@ -122,6 +134,19 @@ ATTACKS: dict[str, Callable[[], Attack]] = {
     "crash": Crash,
     "garbage": Garbage,
 }
+SIGN_NATIVE = ("margin", "stochastic", "mimic", "label-flip", "collude", "collude-quorum")
+
+
+def _sign_native(name: str) -> Callable[[], Attack]:
+    def make() -> Attack:
+        from election.sign_attacks import FACTORIES  # imports this module: load it lazily
+
+        return FACTORIES[name]()
+
+    return make
+
+
+ATTACKS.update({name: _sign_native(name) for name in SIGN_NATIVE})
 
 
 def make_attack(name: str) -> Attack:
@@ -156,6 +181,28 @@ def select_byzantine(policy: str, *, matrix: np.ndarray, b: int, seed: int) -> t
         order = sorted(range(n_workers), key=lambda j: (-int(weights[j]), j))
         return tuple(sorted(order[:b]))
     return _explicit_ids(policy, n_workers=n_workers, b=b)
+
+
+MOBILE_STREAM = 0x40B17E  # separates the mobile adversary's per-round draws
+
+
+def byzantine_set(
+    step: int, policy: str, *, matrix: np.ndarray, b: int, seed: int
+) -> tuple[int, ...]:
+    """The Byzantine workers of round ``step``.
+
+    ``mobile``: b distinct slots redrawn every round, uniformly, from numpy's Generator seeded
+    with (seed, MOBILE_STREAM, step) -- a mobile adversary that corrupts a fresh set each
+    round (the set of one round is a pure function of the seed and the round). Every other
+    policy is :func:`select_byzantine`'s, the same set in every round.
+    """
+    if policy != "mobile":
+        return select_byzantine(policy, matrix=matrix, b=b, seed=seed)
+    if b == 0:
+        return ()
+    rng = np.random.default_rng([seed, MOBILE_STREAM, step])
+    picked = rng.choice(int(matrix.shape[0]), size=b, replace=False)
+    return tuple(sorted(int(i) for i in picked))
 
 
 def _explicit_ids(text: str, *, n_workers: int, b: int) -> tuple[int, ...]:

@@ -20,10 +20,12 @@ from typing import Any
 from election.commands.train import add_training_flags, config_from_args, print_summary
 from election.errors import ConfigError
 from wire.flags import (
+    JOIN_SECRET_SETTINGS,
     TLS_SETTINGS,
     Setting,
     add_settings,
     at_least,
+    flag_value,
     host,
     port,
     resolve,
@@ -132,8 +134,42 @@ MASTER_SETTINGS = (
         "run id ('' = random; kept on resume)",
         lambda v: run_id_problem(v) if v else None,
     ),
+    Setting(
+        "--min-votes",
+        "ELECTION_MIN_VOTES",
+        0,
+        int,
+        "fewest votes a round may close with (0 = n - b: see docs/grpc.md)",
+        at_least(0),
+    ),
+    Setting(
+        "--min-votes-wait",
+        "ELECTION_MIN_VOTES_WAIT",
+        300.0,
+        float,
+        "a round short of --min-votes waits this long past its deadline, then the master stops",
+        seconds(),
+    ),
+    *JOIN_SECRET_SETTINGS,
+    Setting(
+        "--join-secret-create",
+        "ELECTION_JOIN_SECRET_CREATE",
+        False,
+        flag_value,
+        "create --join-secret-file with a random secret when it does not exist",
+    ),
+    Setting(
+        "--open-join",
+        "ELECTION_OPEN_JOIN",
+        False,
+        flag_value,
+        "open mode: anyone who can connect may Join (local experiments only)",
+    ),
     *TLS_SETTINGS,
 )
+
+
+EXIT_TOO_FEW_VOTES = 3  # a round stayed below --min-votes: stopped, resumable
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
@@ -157,12 +193,12 @@ def run(args: argparse.Namespace) -> int:
     from master.admission import StreamLimits
     from master.loop import resume_recorder, run_rounds
     from master.metrics import Metrics, serve_metrics
-    from master.rounds import RoundsClosed
+    from master.rounds import RoundsClosed, TooFewVotes
     from master.server import MasterServer
     from master.service import MasterOptions, MasterService
     from wire.jsonlog import JsonLog
     from wire.messages import RoundUpdate, payload_from_core
-    from wire.security import TlsFiles, new_secret
+    from wire.security import TlsFiles, load_join_secret, new_secret
 
     values = resolve(args, MASTER_SETTINGS, os.environ)
     cfg = config_from_args(args).replace(transport="grpc")
@@ -177,7 +213,20 @@ def run(args: argparse.Namespace) -> int:
             upload_idle_s=values["upload_idle_timeout"],
             upload_total_s=values["upload_timeout"],
         ),
+        min_votes=values["min_votes"],
+        min_votes_wait_s=values["min_votes_wait"],
     )
+    join_secret = load_join_secret(
+        values["join_secret"], values["join_secret_file"], create=values["join_secret_create"]
+    )
+    if values["open_join"] and join_secret:
+        raise ConfigError("--open-join and a join secret exclude each other")
+    if not values["open_join"] and not join_secret:
+        raise ConfigError(
+            "Join would be open to anyone who can connect: give the run a join secret "
+            "(--join-secret-file, ELECTION_JOIN_SECRET_FILE or ELECTION_JOIN_SECRET), "
+            "or --open-join for local experiments"
+        )
     tls = TlsFiles(values["tls_cert"], values["tls_key"], values["tls_ca"])
     log = JsonLog("master")
     ckpt = checkpoint.load(options.checkpoint_dir) if options.checkpoint_dir else None
@@ -202,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
         options=options,
         metrics=metrics,
         log=log,
+        join_secret=join_secret or None,
         first_round=ckpt.next_round if ckpt else 0,
         last_update=last_update,
     )
@@ -228,6 +278,8 @@ def run(args: argparse.Namespace) -> int:
         resumed=ckpt is not None,
         tls=tls.enabled,
         mtls=bool(tls.ca),
+        join="open" if join_secret == "" else "secret",
+        min_votes=service.min_votes,
         metrics_port=http.server_address[1] if http else None,
         run_dir=str(recorder.run_dir),
     )
@@ -246,6 +298,14 @@ def run(args: argparse.Namespace) -> int:
     except RoundsClosed:
         log.event("stopped", round=service.rounds.open_round, checkpoint=options.checkpoint_dir)
         return 0 if stopping.is_set() else 1
+    except TooFewVotes as exc:
+        where = (
+            f"resume from the checkpoint in {options.checkpoint_dir!r} with the same flags"
+            if options.checkpoint_dir
+            else "no --checkpoint-dir was given, so it cannot resume"
+        )
+        print(f"election: error: {exc}; {where}", file=sys.stderr)
+        return EXIT_TOO_FEW_VOTES
     finally:
         server.set_serving(False)
         server.stop(grace=2)

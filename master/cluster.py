@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,11 @@ class LocalCluster:
         self.env = dict(os.environ if env is None else env)
         path = self.env.get("PYTHONPATH", "")
         self.env["PYTHONPATH"] = f"{REPO_ROOT}{os.pathsep}{path}" if path else str(REPO_ROOT)
+        # every local cluster gets its own join secret, handed to its processes only
+        if not self.env.get("ELECTION_JOIN_SECRET") and not self.env.get(
+            "ELECTION_JOIN_SECRET_FILE"
+        ):
+            self.env["ELECTION_JOIN_SECRET"] = secrets.token_hex(32)
         self.port = 0
         self.master: subprocess.Popen[bytes] | None = None
         self.slots: dict[int, subprocess.Popen[bytes]] = {}

@@ -1,12 +1,13 @@
 """The master's training loop over the round state (DESIGN.md Sec. 3, step 4).
 
     for r in open_round .. total-1:
-        payloads = rounds.collect(r)            # quorum, or deadline (missing = abstention)
+        payloads = rounds.collect(r)            # all n, or the deadline with >= min_votes
         update   = MasterNode.round(r, votes)   # packed majority -> optimizer step
         digest   = replica.digest()             # of the model after the update
         evaluate every K rounds and at the end  # RunRecorder -> metrics.csv
         checkpoint every K rounds (atomic)      # before publishing: a restart re-serves r
         rounds.publish(update, digest)          # GetUpdate long-polls return
+    fewer than min_votes even after the wait: checkpoint, stop (TooFewVotes, resumable)
     wait (linger) until every slot fetched the last update; write summary.json
 
 The same configuration gives the same ``model_sha256`` as the in-process loop.
@@ -20,7 +21,7 @@ from typing import Any
 from election.training.recorder import RunRecorder
 from election.training.runs import Progress
 from master import checkpoint
-from master.rounds import RoundsClosed
+from master.rounds import RoundsClosed, TooFewVotes
 from master.service import MasterService
 from wire.messages import RoundUpdate, payload_from_core, payload_nbytes, payload_to_core
 
@@ -78,7 +79,6 @@ def run_rounds(
                 data = service.node.round(step, votes)  # type: ignore[arg-type]
                 digest = service.node.replica.digest()
                 service.model_round = step + 1
-                service.head = (step + 1, digest)
                 done = step + 1
                 if done % setup.cfg.eval_every == 0 or done == total:
                     values = service.node.replica.evaluate()
@@ -97,6 +97,7 @@ def run_rounds(
                     ckpt = make_checkpoint(service, recorder, update, history)
                 checkpoint.save(opts.checkpoint_dir, ckpt)
             rounds.publish(update)
+            service.head = (step + 1, digest)  # GetStatus: round step + 1 is open now
             elapsed = time.perf_counter() - started
             metrics.inc("rounds")
             metrics.inc("abstentions", n - present)
@@ -113,6 +114,21 @@ def run_rounds(
             bar.update(done)
             if opts.pace_s > 0:
                 time.sleep(max(0.0, opts.pace_s - elapsed))
+    except TooFewVotes as exc:  # resumable: checkpoint the state the round started from
+        bar.close()
+        if opts.checkpoint_dir:
+            with service.model_lock:
+                ckpt = make_checkpoint(service, recorder, rounds.latest_update(), history)
+            checkpoint.save(opts.checkpoint_dir, ckpt)
+        service.log.event(
+            "stopped",
+            reason="too_few_votes",
+            round=exc.round,
+            votes=exc.votes,
+            min_votes=rounds.min_votes,
+            checkpoint=opts.checkpoint_dir,
+        )
+        raise
     except BaseException as exc:
         bar.close()
         if not isinstance(exc, KeyboardInterrupt | SystemExit | RoundsClosed):  # resumable

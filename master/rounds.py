@@ -14,10 +14,12 @@ Rules, checked in this order (the first broken one is raised, see :mod:`wire.err
     payload fits the model (check_payload)  else WrongLength / MalformedMessage
 Only a vote that passes every rule is stored, so a rejected message never changes state.
 
-Deadline: round r opens when update r-1 is published; it closes when all n slots voted
-(quorum) or ``round_timeout_s`` after it opened; a slot without a vote abstains (0). The first
-round this process collects waits (up to ``startup_timeout_s``) until every slot has joined,
-so slow-starting workers are not counted as abstentions.
+Deadline: round r opens when update r-1 is published; it closes when all n slots voted or
+``round_timeout_s`` after it opened, a slot without a vote abstaining (0), but never with fewer
+than ``min_votes`` votes: short of them it waits up to ``min_votes_wait_s`` more, then raises
+TooFewVotes (the master checkpoints and stops). The first round this process collects waits
+(up to ``startup_timeout_s``) until every slot has joined, so slow-starting workers are not
+counted as abstentions.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from election.errors import ElectionError
 from wire.errors import (
     DuplicateVote,
     FutureRound,
@@ -43,6 +46,18 @@ class RoundsClosed(RuntimeError):
     """The round state was shut down (master stopping)."""
 
 
+class TooFewVotes(ElectionError):
+    """A round stayed below min_votes past its deadline plus the wait: the master stops."""
+
+    def __init__(self, round_id: int, votes: int, min_votes: int, waited_s: float) -> None:
+        super().__init__(
+            f"round {round_id} has {votes} vote(s), fewer than min_votes = {min_votes}, "
+            f"{waited_s:g} s after its deadline; the master stopped"
+        )
+        self.round = round_id
+        self.votes = votes
+
+
 class RoundState:
     def __init__(
         self,
@@ -56,11 +71,15 @@ class RoundState:
         round_timeout_s: float = 60.0,
         startup_timeout_s: float = 300.0,
         last_update: RoundUpdate | None = None,
+        min_votes: int = 0,
+        min_votes_wait_s: float = 0.0,
     ) -> None:
         self.run_id = run_id
         self.n_slots = n_slots
         self.total_rounds = total_rounds
         self.round_timeout_s = round_timeout_s
+        self.min_votes = min_votes  # a round never closes with fewer votes (0: no minimum)
+        self.min_votes_wait_s = min_votes_wait_s  # past the deadline, wait this long for them
         self._check_token = check_token
         self._check_payload = check_payload
         self._cond = threading.Condition()
@@ -186,7 +205,8 @@ class RoundState:
 
     # --- called by the training loop ---
     def collect(self, round_id: int) -> list[Payload | None]:
-        """Block until quorum or deadline; returns one payload per slot (None = abstention)."""
+        """Block until every slot voted or the deadline (and min_votes) passed; returns one
+        payload per slot (None = abstention). Raises TooFewVotes, RoundsClosed."""
         with self._cond:
             if round_id != self._open:
                 raise ValueError(f"collect({round_id}) but the open round is {self._open}")
@@ -205,6 +225,15 @@ class RoundState:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
+                self._cond.wait(remaining)
+            last_chance = deadline + self.min_votes_wait_s
+            while len(self._votes) < self.min_votes:
+                self._raise_if_closed()
+                remaining = last_chance - time.monotonic()
+                if remaining <= 0:
+                    raise TooFewVotes(
+                        round_id, len(self._votes), self.min_votes, self.min_votes_wait_s
+                    )
                 self._cond.wait(remaining)
             self._closing = True
             return [self._votes.get(slot) for slot in range(self.n_slots)]
@@ -238,6 +267,11 @@ class RoundState:
         with self._cond:
             self._closed = True
             self._changed()
+
+    def latest_update(self) -> RoundUpdate | None:
+        """The newest published update (what a checkpoint keeps for late GetUpdate calls)."""
+        with self._cond:
+            return self._updates[max(self._updates)] if self._updates else None
 
     def _raise_if_closed(self) -> None:
         if self._closed:

@@ -11,6 +11,7 @@ import json
 import threading
 from dataclasses import dataclass
 
+from election.errors import ConfigError
 from election.training.messages import decode_vote
 from election.training.nodes import MasterNode
 from election.training.setup import Setup
@@ -19,7 +20,8 @@ from master.admission import StreamLimits
 from master.metrics import Metrics
 from master.rounds import RoundState
 from master.slots import SlotTable
-from wire.errors import MalformedMessage, PayloadTooLarge, RunFinished, WrongLength
+from wire import snapshot as snapshot_layout
+from wire.errors import MalformedMessage, PayloadTooLarge, RunFinished, Unauthenticated, WrongLength
 from wire.jsonlog import JsonLog
 from wire.limits import MAX_NAME_CHARS, check_length
 from wire.messages import (
@@ -37,7 +39,7 @@ from wire.messages import (
     max_vote_nbytes,
     payload_nbytes,
 )
-from wire.security import SlotTokens
+from wire.security import SlotTokens, join_secret_matches
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,25 @@ class MasterOptions:
         0.0  # minimum seconds per round (demos and fault tests); 0 = as fast as possible
     )
     limits: StreamLimits = StreamLimits()  # stream caps and upload time bounds
+    # fewest votes a round may close with; 0 = n - b (see min_votes_for); below it the round
+    # waits up to min_votes_wait_s past its deadline, then the master stops (resumable)
+    min_votes: int = 0
+    min_votes_wait_s: float = 300.0
+
+
+def min_votes_for(n: int, b: int, requested: int = 0) -> int:
+    """The fewest votes a round closes with: ``requested``, or n - b by default.
+
+    A missing vote is an abstention, a 0 vote, which is also what a Byzantine slot may send,
+    so an abstention uses up one unit of the code's tolerance b. With more than b slots
+    missing, more than b slots are faulty for sure and no code can guarantee the majority;
+    with at most b missing the guarantee still holds whenever the missing slots are among
+    the Byzantine ones. n - b is therefore the smallest count that keeps it possible.
+    """
+    value = requested or max(1, n - b)
+    if not 1 <= value <= n:
+        raise ConfigError(f"min_votes = {value} must be in [1, n = {n}]")
+    return value
 
 
 class MasterService:
@@ -65,6 +86,7 @@ class MasterService:
         options: MasterOptions,
         metrics: Metrics,
         log: JsonLog,
+        join_secret: str | None,
         first_round: int = 0,
         last_update: RoundUpdate | None = None,
     ) -> None:
@@ -72,7 +94,9 @@ class MasterService:
         self.setup = setup
         self.run_id = run_id
         self.secret = secret
+        self.join_secret = join_secret  # None = open mode: anyone who connects may Join
         self.options = options
+        self.min_votes = min_votes_for(cfg.n, cfg.b, options.min_votes)
         self.metrics = metrics
         self.log = log
         self.node = MasterNode(setup)
@@ -96,11 +120,17 @@ class MasterService:
             first_round=first_round,
             round_timeout_s=options.round_timeout_s,
             startup_timeout_s=options.startup_timeout_s,
+            min_votes=self.min_votes,
+            min_votes_wait_s=options.min_votes_wait_s,
             last_update=last_update,
         )
 
     # --- one method per RPC ---
     def join(self, claim: JoinClaim) -> Assignment:
+        if self.join_secret is not None and not join_secret_matches(
+            self.join_secret, claim.join_secret
+        ):
+            raise Unauthenticated("missing or wrong join secret")
         check_length("worker_name", claim.worker_name, MAX_NAME_CHARS)
         slot = self.slots.claim(claim.slot)
         self.rounds.mark_joined(slot)
@@ -154,10 +184,12 @@ class MasterService:
         self.rounds.check_reader(cred)
         with self.model_lock:
             if self._snapshot is None or self._snapshot.round != self.model_round:
+                tensors, data = snapshot_layout.from_replica(self.node.replica)
                 self._snapshot = Snapshot(
                     round=self.model_round,
-                    digest=self.head[1],
-                    state=self.node.replica.state_bytes(),
+                    digest=self.node.replica.digest(),
+                    state=data,
+                    tensors=tensors,
                 )
             snap = self._snapshot
         self.metrics.inc("snapshots")
@@ -176,7 +208,7 @@ class MasterService:
             run_id=self.run_id,
             round=model_round,
             total_rounds=self.setup.total_steps,
-            finished=self.rounds.finished,
+            finished=model_round >= self.setup.total_steps,  # consistent with round, digest
             n_slots=self.setup.cfg.n,
             joined_slots=self.rounds.joined(),
             config_json=self.config_json,

@@ -5,7 +5,9 @@
 - :mod:`wire.serde`: the one symmetric serde module, ``x_to_proto`` / ``x_from_proto``;
 - :mod:`wire.errors`: the protocol error family, each with its gRPC status code name;
 - :mod:`wire.options`: message-size limits, chunk size, keepalive;
-- :mod:`wire.security`: TLS / mTLS credentials and per-slot tokens;
+- :mod:`wire.limits`: bounds of string fields and vote payloads, escaping untrusted text;
+- :mod:`wire.snapshot`: the language-neutral snapshot layout (manifest + raw LE tensors);
+- :mod:`wire.security`: TLS / mTLS credentials, the join secret and per-slot tokens;
 - :mod:`wire.jsonlog`: structured JSON-lines logs.
 
 The core (``election/``) never imports this package.

@@ -35,9 +35,13 @@ class Setting:
 
 def add_settings(group: Any, settings: tuple[Setting, ...]) -> None:
     for s in settings:
-        group.add_argument(
-            s.flag, dest=s.dest, default=None, help=f"{s.help} [env {s.env}, default {s.default!r}]"
-        )
+        text = f"{s.help} [env {s.env}, default {s.default!r}]"
+        if s.kind is flag_value:  # an on/off switch: the flag alone turns it on
+            group.add_argument(
+                s.flag, dest=s.dest, default=None, action="store_const", const="1", help=text
+            )
+        else:
+            group.add_argument(s.flag, dest=s.dest, default=None, help=text)
 
 
 def resolve(
@@ -112,6 +116,33 @@ def host(value: str) -> str | None:
         return "must be a host name or address (no spaces, at most 253 characters)"
     return None
 
+
+def flag_value(text: str) -> bool:
+    """1/true/yes/on -> True, 0/false/no/off -> False (flags and environment variables)."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("use 1/0, true/false, yes/no or on/off")
+
+
+JOIN_SECRET_SETTINGS = (
+    Setting(
+        "--join-secret",
+        "ELECTION_JOIN_SECRET",
+        "",
+        str,
+        "the run's join secret (prefer the file or the variable: command lines are visible)",
+    ),
+    Setting(
+        "--join-secret-file",
+        "ELECTION_JOIN_SECRET_FILE",
+        "",
+        str,
+        "file holding the run's join secret (e.g. a mounted Kubernetes Secret)",
+    ),
+)
 
 TLS_SETTINGS = (
     Setting("--tls-cert", "ELECTION_TLS_CERT", "", str, "PEM certificate of this service"),

@@ -16,6 +16,7 @@ import numpy as np
 from election.votes import PackedVote
 from wire.errors import MalformedMessage
 from wire.limits import max_packed_nbytes
+from wire.snapshot import TensorSpec
 
 RAW_ENCODINGS: dict[str, np.dtype[Any]] = {
     "INT16_LE": np.dtype("<i2"),
@@ -116,17 +117,19 @@ class RoundUpdate:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Replica.state_bytes() at the start of ``round``."""
+    """The replica's state at the start of ``round`` in the layout of :mod:`wire.snapshot`."""
 
     round: int
     digest: str
-    state: bytes
+    state: bytes  # the tensors of ``tensors``, back to back
+    tensors: tuple[TensorSpec, ...] = ()
 
 
 @dataclass(frozen=True)
 class JoinClaim:
     slot: int  # -1 = any free slot
     worker_name: str = ""
+    join_secret: str = ""  # the run's join secret ("" for a master in open mode)
 
 
 @dataclass(frozen=True)

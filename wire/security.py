@@ -5,6 +5,12 @@ client to present a certificate signed by that CA (mTLS). Clients verify the mas
 ``--tls-ca`` and present ``--tls-cert/--tls-key`` for mTLS. A plaintext client cannot complete
 the TLS handshake, so it is refused (UNAVAILABLE) before any RPC runs.
 
+Join secret: a per-run secret every client must present to Join (from a flag, a file, an
+environment variable or a Kubernetes Secret, like the TLS material); a missing or wrong one is
+UNAUTHENTICATED. A master without one refuses to start unless it runs in explicit open mode
+(``--open-join``, for local experiments). It admits a client to the run; the token Join hands
+out then names the slot.
+
 Tokens: ``token(slot) = HMAC-SHA256(secret, run_id || ":" || slot)`` in hex. Join hands a slot
 its token; every vote, update and snapshot request carries it, and it is checked before anything
 else. A missing, malformed (anything but 64 lowercase hex digits, e.g. non-ASCII) or unknown
@@ -25,13 +31,61 @@ import grpc
 
 from election.errors import ConfigError
 from wire.errors import BadSlot, Unauthenticated, WrongSlotToken
-from wire.limits import well_formed_token
+from wire.limits import MAX_JOIN_SECRET_CHARS, MIN_JOIN_SECRET_CHARS, well_formed_token
 
 SECRET_BYTES = 32
+JOIN_SECRET_HEX_BYTES = 32  # a created join secret: 32 random bytes as 64 hex digits
 
 
 def new_secret() -> bytes:
     return os.urandom(SECRET_BYTES)
+
+
+def join_secret_problem(secret: str) -> str | None:
+    """Why ``secret`` cannot be a join secret (None when it can)."""
+    if not MIN_JOIN_SECRET_CHARS <= len(secret) <= MAX_JOIN_SECRET_CHARS:
+        return f"a join secret has {MIN_JOIN_SECRET_CHARS} to {MAX_JOIN_SECRET_CHARS} characters"
+    if not secret.isascii() or not secret.isprintable() or " " in secret:
+        return "a join secret is printable ASCII without spaces"
+    return None
+
+
+def load_join_secret(value: str, path: str, *, create: bool = False) -> str:
+    """The join secret from ``value`` or the file ``path`` ("" when neither is given).
+
+    With ``create`` a missing file is created first (mode 0600) holding a random secret: a
+    master can make the secret its clients then read from a shared volume.
+    """
+    if value and path:
+        raise ConfigError("give the join secret once: --join-secret or --join-secret-file")
+    if path:
+        file = Path(path)
+        if create and not file.exists():
+            try:
+                fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it first
+            except OSError as exc:
+                raise ConfigError(f"cannot create the join secret file {path!r}: {exc}") from None
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(os.urandom(JOIN_SECRET_HEX_BYTES).hex() + "\n")
+        try:
+            value = file.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the join secret file {path!r}: {exc}") from None
+    if value:
+        problem = join_secret_problem(value)
+        if problem is not None:
+            raise ConfigError(f"the join secret is not valid: {problem}")
+    return value
+
+
+def join_secret_matches(expected: str, presented: str) -> bool:
+    """Constant-time comparison as bytes (any presented string, even non-ASCII, is safe)."""
+    if len(presented) > MAX_JOIN_SECRET_CHARS:
+        return False
+    return hmac.compare_digest(expected.encode(), presented.encode("utf-8", "replace"))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from wire.messages import (
     Vote,
 )
 from wire.options import CHUNK_BYTES
+from wire.snapshot import TensorSpec
 
 _ENCODING_TO_PB = {"INT16_LE": pb.INT16_LE, "FLOAT32_LE": pb.FLOAT32_LE}
 _ENCODING_FROM_PB = {v: k for k, v in _ENCODING_TO_PB.items()}
@@ -216,7 +217,19 @@ def snapshot_to_chunks(
     snapshot: Snapshot, *, chunk_bytes: int = CHUNK_BYTES
 ) -> Iterator[pb.SnapshotChunk]:
     header = pb.SnapshotHeader(
-        round=snapshot.round, digest=snapshot.digest, total_nbytes=len(snapshot.state)
+        round=snapshot.round,
+        digest=snapshot.digest,
+        total_nbytes=len(snapshot.state),
+        tensors=[
+            pb.TensorInfo(
+                name=t.name,
+                dtype=pb.DType.Value(t.dtype),
+                shape=list(t.shape),
+                offset=t.offset,
+                nbytes=t.nbytes,
+            )
+            for t in snapshot.tensors
+        ],
     )
     for k, part in enumerate(_split(snapshot.state, chunk_bytes)):
         yield pb.SnapshotChunk(header=header, data=part) if k == 0 else pb.SnapshotChunk(data=part)
@@ -226,7 +239,17 @@ def snapshot_from_chunks(chunks: Iterable[pb.SnapshotChunk], *, max_nbytes: int)
     first, rest = _first(chunks)
     header: pb.SnapshotHeader = first.header  # type: ignore[attr-defined]
     data = _join(first, rest, header.total_nbytes, max_nbytes)
-    return Snapshot(round=header.round, digest=header.digest, state=data)
+    tensors = tuple(
+        TensorSpec(
+            name=t.name,
+            dtype=pb.DType.Name(t.dtype) if t.dtype in pb.DType.values() else str(t.dtype),
+            shape=tuple(int(v) for v in t.shape),
+            offset=int(t.offset),
+            nbytes=int(t.nbytes),
+        )
+        for t in header.tensors
+    )
+    return Snapshot(round=header.round, digest=header.digest, state=data, tensors=tensors)
 
 
 def snapshot_request_to_proto(cred: Credentials) -> pb.SnapshotRequest:
@@ -241,11 +264,13 @@ def snapshot_request_from_proto(msg: pb.SnapshotRequest) -> Credentials:
 
 
 def join_claim_to_proto(claim: JoinClaim) -> pb.JoinRequest:
-    return pb.JoinRequest(slot=claim.slot, worker_name=claim.worker_name)
+    return pb.JoinRequest(
+        slot=claim.slot, worker_name=claim.worker_name, join_secret=claim.join_secret
+    )
 
 
 def join_claim_from_proto(msg: pb.JoinRequest) -> JoinClaim:
-    return JoinClaim(slot=msg.slot, worker_name=msg.worker_name)
+    return JoinClaim(slot=msg.slot, worker_name=msg.worker_name, join_secret=msg.join_secret)
 
 
 def assignment_to_proto(a: Assignment) -> pb.JoinResponse:

@@ -17,6 +17,7 @@ from typing import Any
 
 from election.errors import ConfigError
 from wire.flags import (
+    JOIN_SECRET_SETTINGS,
     TLS_SETTINGS,
     Setting,
     add_settings,
@@ -119,6 +120,7 @@ CLIENT_SETTINGS = (
         str,
         "expected name in the master's certificate (default: the --master host)",
     ),
+    *JOIN_SECRET_SETTINGS,
     *TLS_SETTINGS,
 )
 
@@ -150,8 +152,8 @@ def run_client(
 ) -> int:
     """Shared by the worker and the adversary: build the client and the loop, run, report."""
     from wire.jsonlog import JsonLog
-    from wire.security import TlsFiles
-    from worker.client import MasterClient, Unreachable
+    from wire.security import TlsFiles, load_join_secret
+    from worker.client import MasterClient, Rejected, Unreachable
     from worker.loop import GaveUp, WorkerLoop, WorkerOptions
 
     values = resolve(args, CLIENT_SETTINGS, os.environ)
@@ -168,6 +170,7 @@ def run_client(
         connect_timeout_s=values["connect_timeout"],
         byzantine=byzantine,
         attack=extra.get("attack", ""),
+        join_secret=load_join_secret(values["join_secret"], values["join_secret_file"]),
     )
     client = MasterClient(target_of(values), tls=tls, server_name=values["tls_server_name"])
     loop = WorkerLoop(client, options, log=log, hooks=extra.get("hooks"))
@@ -176,6 +179,13 @@ def run_client(
         summary = loop.run()
     except (Unreachable, GaveUp) as exc:
         raise ConfigError(f"{service}: {exc}") from None
+    except Rejected as exc:
+        if exc.reason != "unauthenticated":
+            raise
+        raise ConfigError(
+            f"{service}: the master refused to let this client join ({exc}); give the run's "
+            "join secret (ELECTION_JOIN_SECRET_FILE, ELECTION_JOIN_SECRET or --join-secret-file)"
+        ) from None
     finally:
         client.close()
     answers = getattr(extra.get("hooks"), "answers", None)

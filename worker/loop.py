@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from election.config import build_config
 from election.training.nodes import DigestMismatch, WorkerNode
 from election.training.setup import Setup, prepare
+from wire import snapshot as snapshot_layout
 from wire.errors import MalformedMessage
 from wire.jsonlog import JsonLog
 from wire.messages import (
@@ -55,6 +56,7 @@ class WorkerOptions:
     connect_timeout_s: float = 300.0  # give up when the master is unreachable this long
     byzantine: bool = False  # adversary: send what the configured attack produces
     attack: str = ""  # adversary: local attack override ("" = the run's attack)
+    join_secret: str = field(default="", repr=False)  # the run's join secret ("" = open mode)
 
 
 class Hooks(Protocol):
@@ -102,7 +104,10 @@ class WorkerLoop:
 
     def _join(self) -> Assignment:
         slot = self.assignment.slot if self.assignment is not None else self.options.slot
-        assignment = self.client.join(JoinClaim(slot=slot, worker_name=self.options.name))
+        claim = JoinClaim(
+            slot=slot, worker_name=self.options.name, join_secret=self.options.join_secret
+        )
+        assignment = self.client.join(claim)
         if self.assignment is not None and assignment.run_id != self.assignment.run_id:
             raise RuntimeError(
                 f"the master now runs {assignment.run_id!r}, not {self.assignment.run_id!r}"
@@ -143,7 +148,9 @@ class WorkerLoop:
     def _resync(self) -> int:
         assert self.node is not None
         snap = self.client.snapshot(self.credentials)
-        self.node.replica.load_state_bytes(snap.state)
+        if snapshot_layout.digest_of(snap.tensors, snap.state) != snap.digest:
+            raise MalformedMessage("the snapshot's parameters do not match its digest")
+        snapshot_layout.load_into(self.node.replica, snap.tensors, snap.state)
         self.counters["resyncs"] += 1
         self._vote_cache = None
         self.digest = snap.digest

@@ -132,6 +132,9 @@ def make_certificates(folder: Path) -> dict[str, Path]:
     }
 
 
+LIVE_JOIN_SECRET = "live-join-secret-0123456789"
+
+
 @dataclass
 class LiveMaster:
     """A real master (MasterService + gRPC server on 127.0.0.1:0) inside the test process."""
@@ -139,6 +142,7 @@ class LiveMaster:
     service: MasterService
     target: str
     log_stream: io.StringIO
+    join_secret: str
     summary: dict[str, Any] = field(default_factory=dict)
     error: BaseException | None = None
 
@@ -161,9 +165,17 @@ class LiveMaster:
 
 @contextmanager
 def live_master(
-    cfg: TrainConfig, tmp: Path, *, run: bool = False, **options: Any
+    cfg: TrainConfig,
+    tmp: Path,
+    *,
+    run: bool = False,
+    join_secret: str | None = LIVE_JOIN_SECRET,
+    **options: Any,
 ) -> Iterator[LiveMaster]:
-    """Serve ``cfg`` on a free loopback port; with ``run`` the training loop runs in a thread."""
+    """Serve ``cfg`` on a free loopback port; with ``run`` the training loop runs in a thread.
+
+    ``join_secret=None`` serves in open mode.
+    """
     setup = prepare(cfg.replace(runs_dir=str(tmp / "runs"), transport="grpc"))
     stream = io.StringIO()
     service = MasterService(
@@ -173,10 +185,11 @@ def live_master(
         options=MasterOptions(**options),
         metrics=Metrics(),
         log=JsonLog("master", stream=stream),
+        join_secret=join_secret,
     )
     server = MasterServer(service, bind="127.0.0.1", port=0)
     port = server.start()
-    live = LiveMaster(service, f"127.0.0.1:{port}", stream)
+    live = LiveMaster(service, f"127.0.0.1:{port}", stream, join_secret or "")
 
     def train() -> None:
         try:

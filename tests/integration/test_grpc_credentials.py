@@ -73,6 +73,7 @@ def test_every_malformed_token_is_unauthenticated_counted_and_logged_on_every_rp
     tmp_path: Path,
 ) -> None:
     with live_master(small_config(tmp_path, steps=2), tmp_path) as live:
+        stub = live.stub()
         sent = 0
         for name, token in BAD_TOKENS.items():
             for method, call in rpcs(live, token).items():
@@ -80,10 +81,17 @@ def test_every_malformed_token_is_unauthenticated_counted_and_logged_on_every_rp
                 assert code == grpc.StatusCode.UNAUTHENTICATED, (name, method, code, detail)
                 assert detail.startswith("unauthenticated: "), detail
                 sent += 1
+            code, detail = call_code(
+                lambda t=token: stub.Join(
+                    pb.JoinRequest(slot=0, worker_name="w", join_secret=t), timeout=RPC_TIMEOUT_S
+                )
+            )
+            assert code == grpc.StatusCode.UNAUTHENTICATED, (name, "Join", code, detail)
+            sent += 1
         assert live.rejected("unauthenticated") == sent
         logged = [e for e in live.events("rejected") if e["reason"] == "unauthenticated"]
         assert len(logged) == sent
-        assert {e["method"] for e in logged} == {"SubmitVote", "GetUpdate", "GetSnapshot"}
+        assert {e["method"] for e in logged} == {"SubmitVote", "GetUpdate", "GetSnapshot", "Join"}
         assert sum(v for k, v in live.service.metrics.snapshot().items() if "rejected" in k) == sent
 
 
@@ -114,12 +122,18 @@ def test_string_fields_are_bounded_and_logged_escaped(tmp_path: Path) -> None:
         huge = "n" * 256 * 1024
         for name in (huge, "x" * (MAX_NAME_CHARS + 1)):
             with pytest.raises(grpc.RpcError) as err:
-                stub.Join(pb.JoinRequest(slot=0, worker_name=name), timeout=RPC_TIMEOUT_S)
+                stub.Join(
+                    pb.JoinRequest(slot=0, worker_name=name, join_secret=live.join_secret),
+                    timeout=RPC_TIMEOUT_S,
+                )
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert (err.value.details() or "").startswith("field_too_long: ")
         hostile = '\x1b[2J\r\nfake {"event": "joined"}\u202e' + "é" * 100
         assert len(hostile) <= MAX_NAME_CHARS
-        stub.Join(pb.JoinRequest(slot=1, worker_name=hostile), timeout=RPC_TIMEOUT_S)
+        stub.Join(
+            pb.JoinRequest(slot=1, worker_name=hostile, join_secret=live.join_secret),
+            timeout=RPC_TIMEOUT_S,
+        )
         long_run = "r" * (MAX_RUN_ID_CHARS + 1)
         for method, call in rpcs(live, live.token(0), run_id=long_run).items():
             code, detail = call_code(call)

@@ -43,7 +43,7 @@ def test_an_abandoned_final_poll_is_not_a_delivery_and_the_master_lingers(tmp_pa
         clients = [MasterClient(live.target) for _ in range(cfg.n)]
         creds = []
         for slot, client in enumerate(clients):
-            a = client.join(JoinClaim(slot=slot, worker_name=f"test-{slot}"))
+            a = client.join(JoinClaim(slot, f"test-{slot}", live.join_secret))
             creds.append(Credentials(a.run_id, a.slot, a.token))
         vote_all(live, clients, creds, 0)
         for slot in range(cfg.n):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from election.votes import PackedVote, pack_ternary
-from master.rounds import RoundsClosed, RoundState
+from master.rounds import RoundsClosed, RoundState, TooFewVotes
 from master.slots import SlotTable
 from wire.errors import (
     BadSlot,
@@ -188,3 +188,23 @@ def test_slot_table_hands_out_slots_in_seeded_order_and_allows_explicit_rejoin()
         table.claim(-1)
     with pytest.raises(BadSlot):
         table.claim(4)
+
+
+def test_a_round_short_of_min_votes_waits_then_raises_and_keeps_its_votes() -> None:
+    s = state(round_timeout_s=0.05, min_votes=2, min_votes_wait_s=0.2)
+    s.submit(vote(0, 0))
+    t0 = time.monotonic()
+    with pytest.raises(TooFewVotes, match="round 0 has 1 vote"):
+        s.collect(0)
+    assert 0.2 <= time.monotonic() - t0 < 2.0
+    assert s.open_round == 0 and s.submit(vote(1, 0)) == 2  # still open, votes kept
+
+
+def test_a_late_vote_reaching_min_votes_closes_the_round_after_its_deadline() -> None:
+    s = state(round_timeout_s=0.05, min_votes=2, min_votes_wait_s=5.0)
+    s.submit(vote(0, 0))
+    threading.Timer(0.3, s.submit, args=(vote(2, 0),)).start()
+    t0 = time.monotonic()
+    got = s.collect(0)
+    assert 0.25 <= time.monotonic() - t0 < 3.0
+    assert got[0] is not None and got[1] is None and got[2] is not None

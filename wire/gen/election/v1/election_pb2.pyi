@@ -19,6 +19,11 @@ class ZeroKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ZERO_NONE: _ClassVar[ZeroKind]
     ZERO_MASK: _ClassVar[ZeroKind]
     ZERO_INDICES: _ClassVar[ZeroKind]
+
+class DType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DTYPE_UNSPECIFIED: _ClassVar[DType]
+    DTYPE_FLOAT32_LE: _ClassVar[DType]
 ENCODING_UNSPECIFIED: Encoding
 PACKED_TERNARY: Encoding
 INT16_LE: Encoding
@@ -26,6 +31,8 @@ FLOAT32_LE: Encoding
 ZERO_NONE: ZeroKind
 ZERO_MASK: ZeroKind
 ZERO_INDICES: ZeroKind
+DTYPE_UNSPECIFIED: DType
+DTYPE_FLOAT32_LE: DType
 
 class PayloadHeader(_message.Message):
     __slots__ = ("encoding", "length", "zero_kind", "sign_nbytes", "zero_nbytes", "total_nbytes")
@@ -44,12 +51,14 @@ class PayloadHeader(_message.Message):
     def __init__(self, encoding: _Optional[_Union[Encoding, str]] = ..., length: _Optional[int] = ..., zero_kind: _Optional[_Union[ZeroKind, str]] = ..., sign_nbytes: _Optional[int] = ..., zero_nbytes: _Optional[int] = ..., total_nbytes: _Optional[int] = ...) -> None: ...
 
 class JoinRequest(_message.Message):
-    __slots__ = ("slot", "worker_name")
+    __slots__ = ("slot", "worker_name", "join_secret")
     SLOT_FIELD_NUMBER: _ClassVar[int]
     WORKER_NAME_FIELD_NUMBER: _ClassVar[int]
+    JOIN_SECRET_FIELD_NUMBER: _ClassVar[int]
     slot: int
     worker_name: str
-    def __init__(self, slot: _Optional[int] = ..., worker_name: _Optional[str] = ...) -> None: ...
+    join_secret: str
+    def __init__(self, slot: _Optional[int] = ..., worker_name: _Optional[str] = ..., join_secret: _Optional[str] = ...) -> None: ...
 
 class JoinResponse(_message.Message):
     __slots__ = ("run_id", "slot", "partitions", "config_json", "token", "round", "total_rounds", "dim")
@@ -145,15 +154,31 @@ class SnapshotRequest(_message.Message):
     token: str
     def __init__(self, run_id: _Optional[str] = ..., slot: _Optional[int] = ..., token: _Optional[str] = ...) -> None: ...
 
+class TensorInfo(_message.Message):
+    __slots__ = ("name", "dtype", "shape", "offset", "nbytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    NBYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dtype: DType
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    offset: int
+    nbytes: int
+    def __init__(self, name: _Optional[str] = ..., dtype: _Optional[_Union[DType, str]] = ..., shape: _Optional[_Iterable[int]] = ..., offset: _Optional[int] = ..., nbytes: _Optional[int] = ...) -> None: ...
+
 class SnapshotHeader(_message.Message):
-    __slots__ = ("round", "digest", "total_nbytes")
+    __slots__ = ("round", "digest", "total_nbytes", "tensors")
     ROUND_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     TOTAL_NBYTES_FIELD_NUMBER: _ClassVar[int]
+    TENSORS_FIELD_NUMBER: _ClassVar[int]
     round: int
     digest: str
     total_nbytes: int
-    def __init__(self, round: _Optional[int] = ..., digest: _Optional[str] = ..., total_nbytes: _Optional[int] = ...) -> None: ...
+    tensors: _containers.RepeatedCompositeFieldContainer[TensorInfo]
+    def __init__(self, round: _Optional[int] = ..., digest: _Optional[str] = ..., total_nbytes: _Optional[int] = ..., tensors: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ...) -> None: ...
 
 class SnapshotChunk(_message.Message):
     __slots__ = ("header", "data")

@@ -65,29 +65,32 @@ class ElectionServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Join(self, request, context):
-        """Claim a worker slot: a given slot (e.g. a Kubernetes StatefulSet ordinal) or any free
-        slot (assigned in a seeded random order). Re-joining a slot (a restarted worker) is allowed.
+        """Claim a worker slot with the run's join secret: a given slot (e.g. a Kubernetes
+        StatefulSet ordinal) or any free slot (assigned in a seeded random order). Re-joining a
+        slot (a restarted worker) is allowed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SubmitVote(self, request_iterator, context):
-        """One vote, as a client stream of chunks; the first chunk carries the VoteHeader.
+        """One vote, as a client stream of chunks; the first chunk carries the VoteHeader (and so
+        the credentials, checked before any further message is read).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetUpdate(self, request, context):
-        """Long poll: waits until round `round` is closed, then streams its update in chunks.
+        """Long poll: waits until round `round` is closed, then streams its update in chunks. The
+        master counts the update as delivered once every chunk was written to a live stream.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetSnapshot(self, request, context):
-        """The full model and optimizer state at the start of the current round, chunked.
+        """The model and optimizer state at the start of the current round, chunked (layout below).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

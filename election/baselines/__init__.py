@@ -1,0 +1,1 @@
+"""Float baselines from other libraries, behind thin adapters imported lazily (optional extras)."""
