@@ -130,7 +130,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         paper["r"] = args.redundancy
         paper["code"] = "bernoulli" if args.redundancy > 1 else "uncoded"
     if args.deterministic is not None and parse_bool(args.deterministic, "--deterministic"):
-        paper["code"] = "deterministic"
+        # the paper's command keeps the paper's rule sign(sum_j E_j); --decoder still wins
+        paper["code"], paper["decoder"] = "deterministic", "plain"
     if args.trial_idx is not None:
         paper["seed"] = args.trial_idx
     if args.attack_type is not None:
