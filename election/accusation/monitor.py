@@ -3,9 +3,10 @@
 The master hands :meth:`Accuser.observe` the round's votes (None = abstention) and its decoded
 output; one seeded sample of coordinates (:mod:`election.votes.sample`) feeds the proofs
 (:mod:`election.accusation.proofs`), the scores (:mod:`election.accusation.scores`) and the
-robustness telemetry (:mod:`election.telemetry`). The sample size is chosen so that the call
-costs at most ~10 % of the packed majority at n = 15, d = 11,173,962 (``election bench
-accusation``, BENCHMARKS.md). Proofs are per round (a mobile adversary may change its set
+robustness telemetry (:mod:`election.telemetry`). The cost is fixed per round (it does not
+grow with d); measured against the packed majority at n = 15, d = 11,173,962 by ``python -m
+bench.accusation`` (BENCHMARKS.md: 0.10-0.16 of the majority's time for the shipped codes, above
+the 10 % target). Proofs are per round (a mobile adversary may change its set
 between rounds); ``ever_proven`` collects every worker proven in some round.
 """
 
