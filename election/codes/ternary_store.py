@@ -8,7 +8,8 @@ Each record: the rows, ones(G), the proven lower bound, the method ("optimal" = 
 :mod:`election.codes.design` with ``ternary=True`` proved it, or a cheap bound matches; "ilp" =
 best incumbent of a time-limited ILP; "constructed" = the union-of-blocks family of
 :mod:`election.codes.ternary_blocks`), the blocks, how it was verified ("exhaustive" over all
-3^n patterns for n <= 13, else "block-count", or "analytic" for the b = 0 identity) and the movable-tie fraction under q = b + 1.
+3^n patterns for n <= 13, else "block-count", or "analytic" for the b = 0 identity) and the
+movable-tie fraction under q = b + 1.
 Regenerate with ``election codes design --ternary --all --write``.
 """
 

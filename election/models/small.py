@@ -30,7 +30,7 @@ class MLP(nn.Module):
         self.net = nn.Sequential(
             nn.Flatten(),
             nn.Linear(input_dim, hidden),
-            nn.Tanh(),  # smooth: no exactly-zero gradients, unlike ReLU's dead units
+            nn.Tanh(),  # smooth, but a unit saturated to exactly +-1 in float32 has gradient 0
             nn.Linear(hidden, num_classes),
         )
 
