@@ -1,8 +1,9 @@
 """One contract for every transport: the same configuration gives the same model
 (``model_sha256``) as the single-process loop ``train_inprocess`` (DESIGN.md Sec. 3, 7).
 
-Cases cover the three code families with attacks; every process uses one torch thread so the
-arithmetic is bitwise deterministic. Transports come from ``runners.RUNNERS``.
+Cases cover the three code families with attacks and both decoders (plain and quorum; auto
+resolves to one of them); every process uses one torch thread so the arithmetic is bitwise
+deterministic. Transports come from ``runners.RUNNERS``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ BASE = {"dataset": "digits", "num_train": 300, "steps": 6, "threads": 1, "eval_e
 CASES: dict[str, dict[str, Any]] = {
     "uncoded-random": {"code": "uncoded", "attack": "random"},
     "bernoulli-reverse": {"code": "bernoulli", "r": 2.0, "attack": "reverse"},
+    # decoder auto: quorum q = b + 1 for the deterministic code (the default)
     "deterministic-omniscient": {"code": "deterministic", "attack": "omniscient"},
+    # the paper's plain rule asked for explicitly on a code whose default is the quorum
+    "deterministic-directional-plain": {
+        "code": "deterministic",
+        "attack": "directional",
+        "decoder": "plain",
+    },
     # the quorum decoder at the master with q = 4 of 5 votes: unlike the default b + 1 = 2 (and
     # any q <= 3, which a majority of 5 nonzero votes always reaches) it differs from the plain
     # rule within 6 steps, so a transport that dropped the decoder would fail
