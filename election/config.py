@@ -22,15 +22,18 @@ from typing import Any
 
 from election.errors import ConfigError
 
-SCHEMES = ("majority", "signed-sum", "median", "sgd")
-SIGN_SCHEMES = ("majority", "signed-sum")  # schemes whose master output is a ternary sign
+SCHEMES = ("majority", "signed-sum", "sign-of-sum", "median", "sgd")
+SIGN_SCHEMES = ("majority", "signed-sum")  # schemes the audit compares with mu (partition signs)
 DECODERS = ("auto", "plain", "quorum")  # election/votes/decoders.py
 # auto = quorum for the codes with a proven tolerance guarantee, plain otherwise (the uncoded
-# SignSGD-MV baseline, Bernoulli codes, matrices from files): docs/codes.md "Which decoder"
+# SignSGD-MV baseline, Bernoulli codes, the paper's own matrix, matrices from files):
+# docs/codes.md "Which decoder"
 QUORUM_BY_DEFAULT = ("deterministic", "ternary")
-CODES = ("uncoded", "bernoulli", "deterministic", "ternary")  # plus file:PATH
+# plus file:PATH; "paper-r3.8" is main.py's n = 5 matrix (docs/paper.md)
+CODES = ("uncoded", "bernoulli", "deterministic", "ternary", "paper-r3.8")
 OPTIMIZERS = ("master-momentum", "partition-momentum")
 TRANSPORTS = ("inprocess", "grpc", "mpi")
+PROTOCOLS = ("project", "seed")  # seed: the official Amazon code's data order (docs/paper.md)
 
 # Paper, CIFAR-10 (Sec. 5): multiply lr by 0.1 at these epochs; n in {5, 9} used 40/80.
 CIFAR_MILESTONES_SMALL_N = (40, 80)
@@ -48,13 +51,16 @@ class TrainConfig:
     b: int = 1  # Byzantine workers (paper Fig. 4: b = 1)
     code: str = "deterministic"  # uncoded | bernoulli | deterministic | ternary | file:PATH
     r: float = 2.0  # expected redundancy of Bernoulli codes (p = r / n)
+    redraw: bool = True  # Bernoulli: redraw G until no row is empty (False: one draw, as Amazon)
     attack: str = "reverse"  # core attack registry name; "none" disables Byzantine workers
     byzantine_select: str = "random"  # random (seeded) | heaviest | explicit ids "0,3"
-    scheme: str = "majority"  # majority | signed-sum | median | sgd (full-gradient average)
+    scheme: str = "majority"  # majority | signed-sum | sign-of-sum | median | sgd
     noise_variance: float = (
-        0.0  # Gaussian noise added to gradients before the sign (paper baseline)
+        0.0  # N(0, variance) added to each partition gradient, one draw shared by its holders
     )
+    worker_noise_std: float = 0.0  # std * N(0, 1) per (honest worker, partition): --variance
     recompute: bool = False  # recompute every assigned partition per worker, as the paper's main.py
+    augment: bool = False  # CIFAR-10: random crop (pad 4) + flip per training sample (main.py)
     # master's decoder (majority scheme): plain = the paper's sign(sum_j E_j); quorum = output
     # s = sign(sum_j E_j) only if at least q votes equal s, else 0 (docs/codes.md "Zero signs");
     # auto = quorum for deterministic and ternary codes, plain otherwise
@@ -75,6 +81,7 @@ class TrainConfig:
     epochs: int = 6  # passes over the training set (bounded by `steps` if set)
     steps: int = 0  # 0 = epochs * steps_per_epoch; otherwise stop after this many steps
     eval_every: int = 50  # evaluate every K steps (and at the end)
+    protocol: str = "project"  # project: shuffled batches | seed: fixed contiguous shards
     # --- run ---
     seed: int = 0  # seeds data order, model init, Bernoulli codes, Byzantine choice, attacks
     device: str = "auto"  # auto | cpu | cuda | cuda:K
@@ -101,6 +108,9 @@ class TrainConfig:
             f"must be one of {OPTIMIZERS}",
         )
         _require(
+            self.protocol in PROTOCOLS, "protocol", self.protocol, f"must be one of {PROTOCOLS}"
+        )
+        _require(
             self.transport in TRANSPORTS,
             "transport",
             self.transport,
@@ -125,6 +135,13 @@ class TrainConfig:
         _require(self.steps >= 0, "steps", self.steps, "must be >= 0")
         _require(self.eval_every >= 1, "eval_every", self.eval_every, "must be at least 1")
         _require(self.noise_variance >= 0, "noise_variance", self.noise_variance, "must be >= 0")
+        _check_worker_noise(self)
+        _require(
+            not self.augment or self.dataset == "cifar10",
+            "augment",
+            self.augment,
+            "is the official CIFAR-10 augmentation; it needs dataset=cifar10",
+        )
         _require(self.threads >= 0, "threads", self.threads, "must be >= 0")
         _require(self.decoder in DECODERS, "decoder", self.decoder, f"must be one of {DECODERS}")
         _require(0 <= self.quorum <= self.n, "quorum", self.quorum, f"must be in [0, n = {self.n}]")
@@ -144,7 +161,7 @@ class TrainConfig:
             self.code in CODES or self.code.startswith("file:"),
             "code",
             self.code,
-            "must be uncoded, bernoulli, deterministic, ternary or file:PATH",
+            f"must be one of {', '.join(CODES)} or file:PATH",
         )
 
     @property
@@ -172,6 +189,24 @@ class TrainConfig:
         return build_config(self.to_json_dict() | changes)
 
 
+def _check_worker_noise(cfg: TrainConfig) -> None:
+    """Per-worker noise (the paper's --noisy_gradient) excludes the other noise and momentum."""
+    std = cfg.worker_noise_std
+    _require(std >= 0, "worker_noise_std", std, "must be >= 0")
+    _require(
+        std == 0 or cfg.noise_variance == 0,
+        "worker_noise_std",
+        std,
+        "and noise_variance are two noise models; set only one",
+    )
+    _require(
+        std == 0 or cfg.optimizer != "partition-momentum",
+        "worker_noise_std",
+        std,
+        "needs optimizer=master-momentum (partition momentum is shared by a partition's holders)",
+    )
+
+
 def _require(ok: bool, name: str, value: object, rule: str) -> None:
     if not ok:
         raise ConfigError(f"{name}={value!r} {rule}")
@@ -195,6 +230,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "weight_decay": 1e-4,  # paper, CIFAR-10
         "partition_size": 24,  # batch 120 at n = 5
         "epochs": 100,
+        "augment": True,  # paper's main.py:65-70: RandomCrop(32, 4) + RandomHorizontalFlip
         "threads": 0,  # ResNets use every core
         "eval_every": 200,
     },
@@ -208,6 +244,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "partition_size": 15,  # paper: 15 samples per partition
         "epochs": 8,  # paper
         "eval_every": 100,
+    },
+}
+
+
+# (dataset, protocol) -> settings layered on the dataset preset: the official Amazon run
+# (amazon_employer/MPI_main.py; docs/paper.md) on top of the "amazon" preset's constants.
+PROTOCOL_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    ("amazon", "seed"): {
+        "model": "logreg-nobias",  # MPI_main.py:332: theta = 0, no bias
+        "eval_every": 1,  # MPI_main.py:403-406: test AUC after every step
     },
 }
 
@@ -293,4 +339,5 @@ def build_config(
     preset = dict(PRESETS.get(dataset, {}))
     if dataset == "cifar10":
         preset["lr_milestones"] = cifar_milestones(int(merged.get("n", TrainConfig.n)))
+    preset |= PROTOCOL_PRESETS.get((dataset, merged.get("protocol", TrainConfig.protocol)), {})
     return TrainConfig(**(preset | merged))

@@ -3,6 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E=.venv/bin/election
+# Amazon Employee Access, the official run replayed (seed protocol) and the same draws under
+# the project's protocol (results/README.md).
+bash results/amazon-seed/reproduce.sh
+bash results/amazon-seed/project_protocol.sh
 # Amazon Employee Access, the paper's setting: n = 15, b = 5, directional attack,
 # 15 samples per partition, 8 epochs, test AUC; SignSGD-MV vs Bernoulli r = 2 (p = 2/15).
 $E compare --dataset amazon --n 15 --b 5 --attack directional --r 2 \

@@ -30,9 +30,11 @@ class AllocationCode:
     kind: str
     b: int | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    allow_empty_rows: bool = False  # file: and one-draw Bernoulli codes may have idle workers
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "matrix", as_binary_matrix(self.matrix))
+        matrix = as_binary_matrix(self.matrix, allow_empty_rows=self.allow_empty_rows)
+        object.__setattr__(self, "matrix", matrix)
         if self.b is not None and not 0 <= self.b <= self.n:
             raise CodeError(f"b={self.b} must satisfy 0 <= b <= n={self.n}")
 
@@ -44,6 +46,14 @@ class AllocationCode:
     def redundancy(self) -> float:
         """r = ones(G) / n."""
         return float(self.matrix.sum()) / self.n
+
+    def empty_rows(self) -> tuple[int, ...]:
+        """Workers holding no partition (they vote 0)."""
+        return tuple(int(j) for j in np.flatnonzero(self.matrix.sum(axis=1) == 0))
+
+    def uncovered_columns(self) -> tuple[int, ...]:
+        """Partitions no worker holds (their data is never used)."""
+        return tuple(int(i) for i in np.flatnonzero(self.matrix.sum(axis=0) == 0))
 
     def partitions_of(self, worker: int) -> tuple[int, ...]:
         """S_j: the sorted partition ids held by ``worker``."""
@@ -62,8 +72,9 @@ class AllocationCode:
         }
 
 
-def as_binary_matrix(values: Any) -> np.ndarray:
-    """Validate ``values`` as a square 0/1 matrix with no empty row; return read-only uint8."""
+def as_binary_matrix(values: Any, *, allow_empty_rows: bool = False) -> np.ndarray:
+    """Validate ``values`` as a square 0/1 matrix with no empty row (unless
+    ``allow_empty_rows``); return read-only uint8."""
     if (
         isinstance(values, list)
         and len({len(r) if isinstance(r, list) else -1 for r in values}) > 1
@@ -90,17 +101,22 @@ def as_binary_matrix(values: Any) -> np.ndarray:
         raise CodeError(f"allocation matrix entries must be 0 or 1; G[{j},{i}]={array[j, i]!r}")
     binary = array.astype(np.uint8)  # (n_workers, n_partitions) uint8
     empty = np.flatnonzero(binary.sum(axis=1) == 0)
-    if empty.size:
+    if empty.size and not allow_empty_rows:
         raise CodeError(f"worker {int(empty[0])} has no partition (all-zero row in G)")
     binary.setflags(write=False)
     return binary
 
 
-def load_matrix(path: str | Path) -> np.ndarray:
+def load_matrix(path: str | Path, *, allow_empty_rows: bool = False) -> np.ndarray:
     """Read G from JSON (a list of rows, or an object with "matrix") or from 0/1 text rows.
 
     Text rows may be separated by whitespace or commas; blank lines and ``#`` comments are skipped.
     """
+    return as_binary_matrix(_read_rows(path), allow_empty_rows=allow_empty_rows)
+
+
+def _read_rows(path: str | Path) -> Any:
+    """The matrix rows of a JSON or text file, not yet validated as a code."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -119,7 +135,7 @@ def load_matrix(path: str | Path) -> np.ndarray:
             raise CodeError(f"{str(file)!r}: 'matrix' must be a list of rows (lists of 0/1)")
         if any(not isinstance(v, int) or isinstance(v, bool) for row in data for v in row):
             raise CodeError(f"{str(file)!r}: matrix entries must be the integers 0 or 1")
-        return as_binary_matrix(data)
+        return data
     rows = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].replace(",", " ").strip()
@@ -137,4 +153,4 @@ def load_matrix(path: str | Path) -> np.ndarray:
         raise CodeError(
             f"{str(file)!r}: rows have different lengths {sorted({len(r) for r in rows})}"
         )
-    return as_binary_matrix(rows)
+    return rows

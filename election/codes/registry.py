@@ -2,13 +2,17 @@
 
 - ``uncoded``: G = I (SignSGD-MV, r = 1); tolerates no Byzantine worker.
 - ``bernoulli``: G[j, i] ~ Bernoulli(r / n) i.i.d. from a seeded numpy Generator, the whole
-  matrix redrawn until no row is empty (random Bernoulli codes, §4).
+  matrix redrawn until no row is empty (random Bernoulli codes, §4); ``redraw=False`` keeps
+  the first draw, empty rows included (the official Amazon run, docs/paper.md).
 - ``deterministic``: perfect b-tolerance with as few ones as we can prove or construct (odd n,
   2b+1 <= n): shipped codes for n <= 31 (exact ILP optimum for n <= 9), else the construction.
 - ``ternary``: ternary-perfect (exact on every u in {-1, 0, +1}^n with mu != 0 under the quorum
   decoder q = b + 1, dead coordinates fixed) with as few ones as we can prove or construct:
   shipped for odd n <= 31 (:mod:`.ternary_store`), else the union-of-blocks construction.
-- ``file``: a matrix read from a JSON or 0/1 text file (see :func:`.matrix.load_matrix`).
+- ``file``: a matrix read from a JSON or 0/1 text file (see :func:`.matrix.load_matrix`);
+  empty rows (idle workers) and columns nobody holds are accepted.
+- ``paper-r3.8``: the official code's n = 5 matrix with r = 3.8 (rows {1}, {2, 3, 4} and three
+  times {1..5}; docs/paper.md), perfectly 1-tolerant.
 """
 
 from __future__ import annotations
@@ -28,15 +32,20 @@ def uncoded(*, n: int, **_: object) -> AllocationCode:
     return AllocationCode(np.eye(check_n(n), dtype=np.uint8), kind="uncoded", b=0)
 
 
-def bernoulli(*, n: int, r: float = 1.0, seed: int = 0, b: int = 0, **_: object) -> AllocationCode:
+def bernoulli(
+    *, n: int, r: float = 1.0, seed: int = 0, b: int = 0, redraw: bool = True, **_: object
+) -> AllocationCode:
     check_n(n)
     if not 0 < r <= n:
         raise CodeError(f"redundancy r={r} must satisfy 0 < r <= n={n}")
     rng = np.random.default_rng(seed)
+    meta = {"r_target": r, "seed": seed, "redraw": redraw}
     for _draw in range(MAX_BERNOULLI_DRAWS):
         matrix = (rng.random((n, n)) < r / n).astype(np.uint8)  # (n_workers, n_partitions)
+        if not redraw:
+            return AllocationCode(matrix, kind="bernoulli", b=b, meta=meta, allow_empty_rows=True)
         if matrix.sum(axis=1).min() > 0:
-            return AllocationCode(matrix, kind="bernoulli", b=b, meta={"r_target": r, "seed": seed})
+            return AllocationCode(matrix, kind="bernoulli", b=b, meta=meta)
     raise CodeError(f"r={r} is too small: {MAX_BERNOULLI_DRAWS} draws all had an empty row")
 
 
@@ -66,6 +75,22 @@ def deterministic(*, n: int, b: int = 0, **_: object) -> AllocationCode:
     )
 
 
+# The official single-machine code's n = 5 deterministic matrix (docs/paper.md): 19 ones.
+PAPER_R38_MATRIX = (
+    (1, 0, 0, 0, 0),
+    (0, 1, 1, 1, 0),
+    (1, 1, 1, 1, 1),
+    (1, 1, 1, 1, 1),
+    (1, 1, 1, 1, 1),
+)
+
+
+def paper_r38(*, n: int, b: int = 0, **_: object) -> AllocationCode:
+    if n != len(PAPER_R38_MATRIX):
+        raise CodeError(f"code 'paper-r3.8' is the paper's n = 5 matrix; n={n}")
+    return AllocationCode(np.array(PAPER_R38_MATRIX, dtype=np.uint8), kind="paper-r3.8", b=b)
+
+
 def ternary(*, n: int, b: int = 0, **_: object) -> AllocationCode:
     from .bounds import check_odd
     from .ternary_blocks import construct_ternary_code
@@ -91,7 +116,9 @@ def from_file(
 ) -> AllocationCode:
     if not path:
         raise CodeError("kind 'file' needs path=<matrix file>")
-    code = AllocationCode(load_matrix(path), kind="file", b=b)
+    code = AllocationCode(
+        load_matrix(path, allow_empty_rows=True), kind="file", b=b, allow_empty_rows=True
+    )
     if n is not None and code.n != n:
         raise CodeError(f"matrix in {path!r} has n={code.n}, expected n={n}")
     return code
@@ -103,6 +130,7 @@ CODES: dict[str, Callable[..., AllocationCode]] = {
     "deterministic": deterministic,
     "ternary": ternary,
     "file": from_file,
+    "paper-r3.8": paper_r38,
 }
 CODE_KINDS = tuple(CODES)
 
@@ -114,11 +142,18 @@ def check_n(n: int) -> int:
 
 
 def make_code(
-    kind: str, *, n: int, b: int = 0, r: float = 1.0, seed: int = 0, path: str | None = None
+    kind: str,
+    *,
+    n: int,
+    b: int = 0,
+    r: float = 1.0,
+    seed: int = 0,
+    path: str | None = None,
+    redraw: bool = True,
 ) -> AllocationCode:
     """Build a code by registry name; unknown names list the known ones."""
     if kind not in CODES:
         raise CodeError(f"unknown code kind {kind!r}; known kinds: {', '.join(CODE_KINDS)}")
     if b < 0:
         raise CodeError(f"b={b} must be >= 0")
-    return CODES[kind](n=n, b=b, r=r, seed=seed, path=path)
+    return CODES[kind](n=n, b=b, r=r, seed=seed, path=path, redraw=redraw)

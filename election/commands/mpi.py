@@ -11,6 +11,7 @@ import sys
 
 from election.commands.train import add_training_flags, config_from_args, print_summary
 from election.errors import ConfigError
+from election.notices import silence
 
 DEFAULT_ROUND_TIMEOUT_S = 120.0  # seconds rank 0 waits for a worker's vote before aborting
 
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
+    if rank != 0:
+        silence()  # rank 0 prints each one-line warning once for the whole job
     cfg = config_from_args(args).replace(transport="mpi")
     if size != cfg.n + 1:
         if rank == 0:

@@ -1,8 +1,9 @@
 """``election train``: one training run (the paper's main.py), on any transport.
 
 Our flags map one-to-one onto :class:`election.config.TrainConfig`. The paper's flags (its
-README and run.sh) are accepted too and translated; booleans such as ``--deterministic False``
-are parsed as booleans (the original's ``type=bool`` turned "False" into True).
+README and run.sh) are accepted too, with the official code's meaning
+(:mod:`election.paper.flags`, docs/paper.md); booleans such as ``--deterministic False`` are
+parsed as booleans (the original's ``type=bool`` turned "False" into True).
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ from election.config import (
     DECODERS,
     FIELD_TYPES,
     OPTIMIZERS,
+    PROTOCOLS,
     SCHEMES,
     TRANSPORTS,
     TrainConfig,
     build_config,
-    parse_bool,
 )
 from election.errors import ConfigError
-
-# The paper's --network names -> our model registry names.
-PAPER_NETWORKS = {"resnet18": "resnet18", "resnet50": "resnet50", "logistic": "logreg"}
+from election.notices import warn
+from election.paper.flags import given_paper_flags, translate
 
 
 def add_training_flags(parser: argparse.ArgumentParser) -> None:
@@ -42,15 +42,34 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--b", type=int, help="number of Byzantine workers (default 1)")
     g.add_argument("--code", help="uncoded | bernoulli | deterministic | ternary | file:PATH")
     g.add_argument("--r", type=float, help="Bernoulli expected redundancy, p = r/n")
+    g.add_argument(
+        "--no-redraw",
+        dest="redraw",
+        action="store_const",
+        const=False,
+        default=None,
+        help="Bernoulli: keep the first draw even with empty rows (the official Amazon run)",
+    )
     g.add_argument("--attack", help="none | reverse | directional | random | omniscient | ...")
     g.add_argument("--byzantine-select", help="random | heaviest | comma-separated worker ids")
     g.add_argument("--scheme", choices=SCHEMES, help="majority (default) or a paper baseline")
-    g.add_argument("--noise-variance", type=float, help="Gaussian noise variance before the sign")
+    g.add_argument(
+        "--noise-variance", type=float, help="N(0, variance) per partition, shared by holders"
+    )
+    g.add_argument(
+        "--worker-noise-std", type=float, help="std * N(0, 1) per (honest worker, partition)"
+    )
     g.add_argument(
         "--recompute",
         action="store_true",
         default=None,
         help="recompute every assigned partition per worker (the paper's cost)",
+    )
+    g.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="CIFAR-10 crop + flip augmentation (default on for cifar10, as main.py)",
     )
     g.add_argument(
         "--decoder",
@@ -82,6 +101,11 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int)
     g.add_argument("--steps", type=int, help="stop after this many steps (overrides epochs)")
     g.add_argument("--eval-every", type=int, help="evaluate every K steps")
+    g.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        help="project (shuffled batches) | seed (the official Amazon run: fixed shards, ...)",
+    )
     g = parser.add_argument_group("run")
     g.add_argument("--seed", type=int)
     g.add_argument("--device", help="auto | cpu | cuda | cuda:K")
@@ -92,72 +116,53 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--run-name")
     g.add_argument("--threads", type=int, help="torch intra-op threads (0 = default)")
     g.add_argument("--config", dest="config_file", help="JSON file with config values")
-    g = parser.add_argument_group("the paper's flags (accepted and translated)")
-    g.add_argument("--num_nodes", type=int, help="= --n")
-    g.add_argument("--num_Byz_nodes", type=int, help="= --b")
-    g.add_argument("--redundancy", type=float, help="= --r (and --code bernoulli)")
-    g.add_argument("--deterministic", help="True = --code deterministic")
-    g.add_argument(
-        "--batch_size",
-        dest="paper_batch_size",
-        type=int,
-        help="samples per partition = --partition-size",
+    g = parser.add_argument_group(
+        "the paper's flags (cifar10/main.py, with its meaning; docs/paper.md)"
     )
-    g.add_argument("--trial_idx", type=int, help="= --seed")
-    g.add_argument("--attack_type", help="= --attack")
-    g.add_argument("--network", help="ResNet18 | ResNet50 | ... = --model")
+    g.add_argument("--num_nodes", type=int, help="n (default 5)")
+    g.add_argument("--num_Byz_nodes", type=int, help="b (main.py's default 0)")
+    g.add_argument("--redundancy", type=float, help="Bernoulli r (default 1.0); with det.: 1.0|3.8")
+    g.add_argument("--deterministic", help="True: identity (r 1.0) or the n = 5 matrix (r 3.8)")
+    g.add_argument(
+        "--batch_size", dest="paper_batch_size", type=int, help="the GLOBAL batch (n partitions)"
+    )
+    g.add_argument("--trial_idx", type=int, help="the seed (main.py's default 1)")
+    g.add_argument("--attack_type", help="reverse | directional (all -1) | random")
+    g.add_argument("--network", help="ResNet18 | ResNet50")
     g.add_argument("--num_epochs", type=int, help="= --epochs")
-    g.add_argument("--coord_median", help="True = --scheme median")
-    g.add_argument("--signed_sum", help="True = --scheme signed-sum")
-    g.add_argument("--noisy_gradient", help="True = add Gaussian noise (see --variance)")
-    g.add_argument("--variance", type=float, help="noise variance for --noisy_gradient")
-    g.add_argument("--gpu_num", type=int, help="= --device cuda:K")
+    g.add_argument("--coord_median", help="True: identity + coordinate-wise median")
+    g.add_argument("--signed_sum", help="True: vote sign(sum of raw partition gradients)")
+    g.add_argument("--noisy_gradient", help="True: honest workers add --variance * N(0, 1)")
+    g.add_argument("--variance", type=float, help="noise STANDARD DEVIATION (main.py:149)")
+    g.add_argument("--gpu_num", type=int, help="cuda:K (the CPU when CUDA is absent)")
 
 
 # Our flags are the config fields themselves (argparse dest = field name).
 OUR_FIELDS = tuple(name for name in FIELD_TYPES if name != "extra")
 
 
-def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """Our flags, then the paper's flags translated (ours win when both are given)."""
+def overrides_from_args(
+    args: argparse.Namespace, notices: list[str] | None = None
+) -> dict[str, Any]:
+    """Our flags merged with the paper's flags translated (election.paper.flags): our flags
+    override main.py's defaults and must agree with the paper flags the command gives."""
     ours = {name: getattr(args, name, None) for name in OUR_FIELDS}
-    paper: dict[str, Any] = {}
-    if args.num_nodes is not None:
-        paper["n"] = args.num_nodes
-    if args.num_Byz_nodes is not None:
-        paper["b"] = args.num_Byz_nodes
-    if args.redundancy is not None:
-        paper["r"] = args.redundancy
-        paper["code"] = "bernoulli" if args.redundancy > 1 else "uncoded"
-    if args.deterministic is not None and parse_bool(args.deterministic, "--deterministic"):
-        # the paper's command keeps the paper's rule sign(sum_j E_j); --decoder still wins
-        paper["code"], paper["decoder"] = "deterministic", "plain"
-    if args.trial_idx is not None:
-        paper["seed"] = args.trial_idx
-    if args.attack_type is not None:
-        paper["attack"] = args.attack_type.lower()
-    if args.network is not None:
-        key = "".join(ch for ch in args.network.lower() if ch.isalnum())
-        paper["model"] = PAPER_NETWORKS.get(key, key)
-    if args.num_epochs is not None:
-        paper["epochs"] = args.num_epochs
-    if args.coord_median is not None and parse_bool(args.coord_median, "--coord_median"):
-        paper["scheme"] = "median"
-    if args.signed_sum is not None and parse_bool(args.signed_sum, "--signed_sum"):
-        paper["scheme"] = "signed-sum"
-    if args.noisy_gradient is not None and parse_bool(args.noisy_gradient, "--noisy_gradient"):
-        paper["noise_variance"] = args.variance if args.variance is not None else 1e-4
-    if args.gpu_num is not None:
-        paper["device"] = f"cuda:{args.gpu_num}"
-    if args.paper_batch_size is not None:
-        paper["partition_size"] = args.paper_batch_size
-    return paper | {k: v for k, v in ours.items() if v is not None}
+    translation = translate(given_paper_flags(args), ours=ours)
+    if notices is not None:
+        notices.extend(translation.notices)
+    return translation.merged(ours)
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return build_config(
-        overrides_from_args(args), config_file=args.config_file, env=_election_env()
+def config_from_args(args: argparse.Namespace, *, quiet: bool = False) -> TrainConfig:
+    """The run's config; the paper flags' one-line warnings go to stderr unless ``quiet``."""
+    notices: list[str] = []
+    cfg = build_config(
+        overrides_from_args(args, notices), config_file=args.config_file, env=_election_env()
     )
+    if not quiet:
+        for line in notices:
+            warn(line)
+    return cfg
 
 
 def _election_env() -> dict[str, str]:

@@ -12,7 +12,9 @@ winning Kaggle entries did. Pipeline, over all 32,769 rows of ``train.csv`` (lab
 
 Each sample is stored as its C active feature indices, an int64 row of length 129, so
 ``w . onehot(x) = w[x].sum()``. With threshold 3 the one-hot width is 263,372 (the paper's
-~263k). The first 26,325 rows train, the remaining 6,444 test; the metric is ROC AUC.
+~263k). The official code's variant (``load_amazon_seed``, the seed protocol) puts values seen
+once and values seen twice into two separate buckets: 263,500 features, as its comment says.
+The first 26,325 rows train, the remaining 6,444 test; the metric is ROC AUC.
 Encoding takes well under a second, so nothing is cached.
 """
 
@@ -77,9 +79,15 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def encode(
-    raw: np.ndarray, *, rare_threshold: int = AMAZON_RARE_THRESHOLD
+    raw: np.ndarray, *, rare_threshold: int = AMAZON_RARE_THRESHOLD, split_rare: bool = False
 ) -> tuple[np.ndarray, int]:
-    """Categorical ids (N, 9) -> (active one-hot indices (N, 129) int64, one-hot width)."""
+    """Categorical ids (N, 9) -> (active one-hot indices (N, 129) int64, one-hot width).
+
+    ``split_rare`` is the official pipeline (docs/paper.md): values seen once share one bucket
+    and values seen twice another (rare_threshold must be 3), instead of one bucket for both.
+    """
+    if split_rare and rare_threshold != AMAZON_RARE_THRESHOLD:
+        raise DataError("split_rare buckets values seen once and twice: rare_threshold must be 3")
     codes = np.empty_like(raw)  # (N, 9) int64 dense label codes per column
     cards = []
     for c in range(raw.shape[1]):
@@ -93,16 +101,43 @@ def encode(
         for c in group[1:]:
             key = key * cards[c] + codes[:, c]  # < 7518 * 4243 * 2358 < 2**63 for this data
         _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        kept = counts >= rare_threshold
-        n_kept = int(kept.sum())
-        local = np.where(kept, np.cumsum(kept) - 1, n_kept)  # rare values -> code n_kept
+        local, width = _column_codes(counts, rare_threshold, split_rare)
         out[:, j] = offset + local[inverse]
-        offset += n_kept + int(not kept.all())
+        offset += width
     return out, offset
+
+
+def _column_codes(
+    counts: np.ndarray, rare_threshold: int, split_rare: bool
+) -> tuple[np.ndarray, int]:
+    """Per distinct value (its count in ``counts``) -> its one-hot code; and the column width.
+
+    Kept values (count >= threshold) get 0..k-1; rare ones share code k, or with ``split_rare``
+    values seen once get k and values seen twice the next code.
+    """
+    kept = counts >= rare_threshold
+    n_kept = int(kept.sum())
+    local = np.where(kept, np.cumsum(kept) - 1, n_kept)  # (values,) int64: rare -> code n_kept
+    if not split_rare:
+        return local, n_kept + int(not kept.all())
+    once, twice = counts == 1, counts == 2
+    twice_code = n_kept + int(once.any())
+    local = np.where(twice, twice_code, local)
+    return local, n_kept + int(once.any()) + int(twice.any())
 
 
 def load_amazon(root: Path | None = None, download: bool = False) -> Dataset:
     """Load and encode the Amazon CSV (Kaggle needs a login, so ``download`` cannot help)."""
+    return _load(root, split_rare=False)
+
+
+def load_amazon_seed(root: Path | None = None, download: bool = False) -> Dataset:
+    """The official code's features (amazon_employer/MPI_main.py:125-200; docs/paper.md): values
+    seen once and twice in two separate buckets per column, 263,500 one-hot features."""
+    return _load(root, split_rare=True)
+
+
+def _load(root: Path | None, *, split_rare: bool) -> Dataset:
     paths = candidate_paths(root)
     path = next((p for p in paths if p.is_file()), None)
     if path is None:
@@ -116,7 +151,7 @@ def load_amazon(root: Path | None = None, download: bool = False) -> Dataset:
         raise DataError(
             f"{path}: {raw.shape[0]} rows, need more than {AMAZON_TRAIN_ROWS} (train) + test rows"
         )
-    x, width = encode(raw)
+    x, width = encode(raw, split_rare=split_rare)
     cut = AMAZON_TRAIN_ROWS
     return Dataset(
         name="amazon",

@@ -6,7 +6,8 @@ row-major plane) and ``b"labels"``: N ints in 0..9. The paper trains ResNet-18/5
 
 The folder is looked for as ``root/cifar-10-batches-py``, then ``root`` itself, then under
 the default root; ``download=True`` lets torchvision fetch and extract it into ``root``.
-Pixels are normalised per channel as (x / 255 - mean[c]) / std[c].
+Pixels are normalised per channel as (x / 255 - mean[c]) / std[c], with the official code's
+constants; training batches are augmented in the round (election/training/augment.py).
 Pickles can run code when loaded: only point the loader at files you trust.
 """
 
@@ -22,8 +23,11 @@ import torch
 from election.data.base import DEFAULT_ROOT, Dataset, describe_paths
 from election.errors import DataError
 
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # per-channel pixel mean of the 50,000 training images
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)  # per-channel pixel standard deviation (same images)
+# The official code's normalisation (cifar10/main.py:69, 73; docs/paper.md). The mean is the
+# training images' per-channel mean; the std constants are the widely copied ones the official
+# code uses (the training images' own per-channel std is about 0.247, 0.243, 0.261).
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2023, 0.1994, 0.2010)
 CIFAR10_FOLDER = "cifar-10-batches-py"  # the name the official tarball extracts to
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from election.data.amazon import load_amazon
+from election.data.amazon import load_amazon, load_amazon_seed
 from election.data.base import Dataset
 from election.data.cifar10 import load_cifar10
 from election.data.digits import load_digits
@@ -26,6 +26,10 @@ _LOADERS: dict[str, Loader] = {
     "amazon": load_amazon,  # Kaggle Amazon Employee Access train.csv, sparse one-hot
 }
 DATASETS: tuple[str, ...] = tuple(_LOADERS)
+# (dataset, protocol) -> the loader the official code's protocol uses instead (docs/paper.md).
+_PROTOCOL_LOADERS: dict[tuple[str, str], Loader] = {
+    ("amazon", "seed"): load_amazon_seed,  # the official feature pipeline: 263,500 features
+}
 
 
 def load_dataset(
@@ -34,9 +38,11 @@ def load_dataset(
     root: str | Path | None = None,
     download: bool = False,
     num_train: int | None = None,
+    protocol: str = "project",
 ) -> Dataset:
-    """Load dataset ``name``; ``num_train`` keeps only the first that many training samples."""
-    loader = _LOADERS.get(name)
+    """Load dataset ``name``; ``num_train`` keeps only the first that many training samples;
+    ``protocol="seed"`` selects the official code's features where they differ (amazon)."""
+    loader = _PROTOCOL_LOADERS.get((name, protocol), _LOADERS.get(name))
     if loader is None:
         raise ConfigError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
     root_path = Path(root).expanduser() if root is not None else None

@@ -6,7 +6,9 @@ logits on y in {0, 1}. The weights are one dense parameter vector indexed by ``i
 autograd scatters the gradient into a dense tensor whose entry ``d loss / d w_k`` is exactly
 0 for every feature k that no sample in the batch activates: its sign is 0, which the
 ternary majority vote relies on (DESIGN.md Sec. 2).
-Parameters start at zero (the loss is convex, so no symmetry needs breaking).
+Parameters start at zero (the loss is convex, so no symmetry needs breaking). ``bias=False``
+(model "logreg-nobias") is the official Amazon model, ``z = w . onehot(x)``
+(amazon_employer/MPI_main.py:43-69, 332).
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ class SparseLogisticRegression(nn.Module):
 
     loss_kind = "bce"  # one logit per sample (B,) -> BCE-with-logits against float labels
 
-    def __init__(self, *, num_features: int) -> None:
+    def __init__(self, *, num_features: int, bias: bool = True) -> None:
         super().__init__()
         if num_features < 1:
             raise ConfigError(f"num_features={num_features} must be >= 1")
         self.num_features = num_features
         self.weight = nn.Parameter(torch.zeros(num_features))  # w: (num_features,) float32
-        self.bias = nn.Parameter(torch.zeros(1))  # b: (1,) float32
+        self.bias = nn.Parameter(torch.zeros(1)) if bias else None  # b: (1,) float32
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         # idx: (B, F) int64 active indices -> (B, F) weights -> (B,) logits
-        return self.weight[idx].sum(dim=1) + self.bias
+        logits = self.weight[idx].sum(dim=1)
+        return logits if self.bias is None else logits + self.bias

@@ -61,7 +61,7 @@ def _build_logreg(name: str, spec: ModelSpec) -> nn.Module:
         )
     if spec.num_classes != 2:
         raise ConfigError(f"model 'logreg' is binary; got num_classes={spec.num_classes}")
-    return SparseLogisticRegression(num_features=spec.num_features)
+    return SparseLogisticRegression(num_features=spec.num_features, bias=name == "logreg")
 
 
 _BUILDERS: dict[str, Callable[[str, ModelSpec], nn.Module]] = {
@@ -70,6 +70,7 @@ _BUILDERS: dict[str, Callable[[str, ModelSpec], nn.Module]] = {
     "cnn": _build_cnn,  # 2 conv + 2 fc, 184,586 parameters on Fashion-MNIST
     "mlp": _build_mlp,  # 64 -> 64 -> 10 for the digits
     "logreg": _build_logreg,  # sparse logistic regression (paper, Amazon)
+    "logreg-nobias": _build_logreg,  # the official Amazon model: no bias term
 }
 MODELS: tuple[str, ...] = tuple(_BUILDERS)
 
@@ -103,7 +104,7 @@ def build_model(
         num_features = dataset.num_features
     if num_classes < 2:
         raise ConfigError(f"num_classes={num_classes} must be >= 2")
-    if num_features is not None and name != "logreg":
+    if num_features is not None and not name.startswith("logreg"):
         raise ConfigError(f"model {name!r} takes dense inputs; sparse data needs 'logreg'")
     spec = ModelSpec(
         num_classes=num_classes,

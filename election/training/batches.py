@@ -1,5 +1,8 @@
 """Seeded batches and their partitions: every node derives the step's data from (seed, epoch, step).
 
+Under the seed protocol (docs/paper.md) partition i is instead a fixed contiguous shard of the
+training rows, read in order (:func:`shard_indices`).
+
 DESIGN.md Sec. 2: the per-step global batch is split into n equal data partitions; partition i
 is the i-th slice of the step's batch. Nothing is shipped per round: a worker that knows the
 seed, the epoch and the step computes exactly the indices the master would.
@@ -7,7 +10,12 @@ seed, the epoch and the step computes exactly the indices the master would.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
+
+if TYPE_CHECKING:
+    from election.config import TrainConfig
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
@@ -30,6 +38,24 @@ def step_indices(seed: int, global_step: int, batch_size: int, n_train: int) -> 
         perm = perm.repeat((batch_size + n_train - 1) // n_train)
         return perm[:batch_size]
     return perm[step * batch_size : (step + 1) * batch_size]
+
+
+def shard_indices(global_step: int, batch_size: int, n_train: int, n: int) -> torch.Tensor:
+    """The seed protocol's step batch (amazon_employer/MPI_main.py:294-300, 344, 366): partition
+    i is the fixed contiguous shard [i*S, (i+1)*S), S = n_train // n, and step t of every epoch
+    takes its rows t*P .. (t+1)*P - 1, P = batch_size // n, in order: (batch_size,) int64."""
+    per_epoch = steps_per_epoch(n_train, batch_size)
+    step = global_step % per_epoch
+    part, shard = batch_size // n, n_train // n
+    starts = torch.arange(n, dtype=torch.int64) * shard + step * part  # (n,) int64
+    return (starts[:, None] + torch.arange(part, dtype=torch.int64)[None, :]).reshape(-1)
+
+
+def batch_for(cfg: TrainConfig, global_step: int, n_train: int) -> torch.Tensor:
+    """The step's global batch under the configured protocol: (batch_size,) int64."""
+    if cfg.protocol == "seed":
+        return shard_indices(global_step, cfg.batch_size, n_train, cfg.n)
+    return step_indices(cfg.seed, global_step, cfg.batch_size, n_train)
 
 
 def partition_indices(indices: torch.Tensor, n: int, partition: int) -> torch.Tensor:

@@ -18,11 +18,13 @@ from typing import Any
 import torch
 
 from election.training.audit import Audit, step_counts
-from election.training.batches import mix_seed, step_indices
-from election.training.partitions import PartitionComputer
+from election.training.batches import batch_for, mix_seed
+from election.training.partitions import PartitionComputer, with_worker_noise
 from election.training.recorder import RunRecorder
 from election.training.replica import Replica
 from election.training.round import (
+    PACKED_SCHEMES,
+    PARTITION_SIGN_SCHEMES,
     aggregate,
     byzantine_message,
     honest_message,
@@ -39,6 +41,11 @@ ATTACK_STREAM = 0xA77AC  # separates attack randomness from other uses of the se
 def attack_generator(seed: int, step: int, worker: int) -> torch.Generator:
     """The RNG a Byzantine worker uses in a round; the same in every transport."""
     return torch.Generator().manual_seed(mix_seed(seed, ATTACK_STREAM, step, worker))
+
+
+def _only(signals: dict[int, torch.Tensor], row: tuple[int, ...]) -> dict[int, torch.Tensor]:
+    """The signals of one worker's partitions."""
+    return {i: signals[i] for i in row}
 
 
 @dataclass
@@ -70,24 +77,34 @@ class InProcessSystem:
 
     def step(self, step: int) -> StepResult:
         setup, cfg = self.setup, self.setup.cfg
-        batch = step_indices(cfg.seed, step, cfg.batch_size, setup.dataset.n_train)
-        sign_scheme = cfg.scheme in ("majority", "signed-sum")
+        batch = batch_for(cfg, step, setup.dataset.n_train)
+        sign_scheme = cfg.scheme in PARTITION_SIGN_SCHEMES
         signs: list[dict[int, torch.Tensor] | None]  # per worker: partition -> (d,) int8
+        shared: dict[int, torch.Tensor] = {}
         if cfg.recompute:
             per_worker = [
                 comp.signals(step, batch, row)
                 for comp, row in zip(self.worker_computers, self.rows, strict=True)
             ]
             losses = [v for comp in self.worker_computers for v in comp.last_losses.values()]
-            signs = [partition_signs(s) for s in per_worker] if sign_scheme else [None] * cfg.n
         else:
             held = sorted({i for row in self.rows for i in row})
             shared = self.computer.signals(step, batch, held)
             per_worker = [shared] * cfg.n
             losses = list(self.computer.last_losses.values())
-            signs = [partition_signs(shared) if sign_scheme else None] * cfg.n  # signed once
+        if cfg.worker_noise_std > 0:  # honest workers' own noise draws (docs/paper.md)
+            per_worker = [
+                s if j in setup.byzantine else with_worker_noise(cfg, step, j, _only(s, row))
+                for j, (s, row) in enumerate(zip(per_worker, self.rows, strict=True))
+            ]
+        if not sign_scheme:
+            signs = [None] * cfg.n
+        elif cfg.recompute or cfg.worker_noise_std > 0:
+            signs = [partition_signs(s) for s in per_worker]
+        else:
+            signs = [partition_signs(shared)] * cfg.n  # signed once
 
-        known = {} if cfg.recompute else per_worker[0]
+        known = shared  # noise-free partition signals ({} when every worker recomputes)
         computed: dict[int, torch.Tensor] = {}  # partitions computed for the target (or audit)
 
         def compute(missing: list[int]) -> dict[int, torch.Tensor]:
@@ -100,7 +117,7 @@ class InProcessSystem:
 
         messages: list[torch.Tensor | None] = []
         for j, row in enumerate(self.rows):
-            honest = honest_message(cfg.scheme, row, per_worker[j], signs[j])
+            honest = honest_message(cfg.scheme, row, per_worker[j], signs[j], dim=self.replica.dim)
             if j in setup.byzantine:
                 gen = attack_generator(cfg.seed, step, j)
                 messages.append(byzantine_message(setup.attack, honest, target, gen))
@@ -117,7 +134,7 @@ class InProcessSystem:
     def _aggregate(self, messages: list[torch.Tensor | None]) -> tuple[torch.Tensor, int]:
         """The master's update and the bytes of the votes it received."""
         cfg = self.setup.cfg
-        if cfg.scheme != "majority":
+        if cfg.scheme not in PACKED_SCHEMES:
             wire = sum(m.numel() * m.element_size() for m in messages if m is not None)
             return aggregate(cfg.scheme, messages), wire
         packed = [None if m is None else pack_ternary_torch(m) for m in messages]

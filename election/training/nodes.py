@@ -14,12 +14,14 @@ import numpy as np
 import torch
 
 from election.errors import VoteFormatError
-from election.training.batches import step_indices
+from election.training.batches import batch_for
 from election.training.loop import attack_generator
 from election.training.messages import decode_update, decode_vote, encode_update, encode_vote
-from election.training.partitions import PartitionComputer
+from election.training.partitions import PartitionComputer, with_worker_noise
 from election.training.replica import Replica
 from election.training.round import (
+    PACKED_SCHEMES,
+    PARTITION_SIGN_SCHEMES,
     aggregate,
     byzantine_message,
     honest_message,
@@ -48,11 +50,13 @@ class WorkerNode:
     def vote(self, step: int) -> torch.Tensor | None:
         """This slot's message for ``step`` (None = send nothing)."""
         cfg = self.setup.cfg
-        batch = step_indices(cfg.seed, step, cfg.batch_size, self.setup.dataset.n_train)
+        batch = batch_for(cfg, step, self.setup.dataset.n_train)
         signals = self.computer.signals(step, batch, self.partitions)
-        sign_scheme = cfg.scheme in ("majority", "signed-sum")
+        if not self.byzantine and cfg.worker_noise_std > 0:  # docs/paper.md: per-worker noise
+            signals = with_worker_noise(cfg, step, self.slot, signals)
+        sign_scheme = cfg.scheme in PARTITION_SIGN_SCHEMES
         signs = partition_signs(signals) if sign_scheme else None
-        honest = honest_message(cfg.scheme, self.partitions, signals, signs)
+        honest = honest_message(cfg.scheme, self.partitions, signals, signs, dim=self.replica.dim)
         if not self.byzantine:
             return honest
 
@@ -94,7 +98,7 @@ class MasterNode:
     def round(self, step: int, votes: Sequence[PackedVote | torch.Tensor | None]) -> bytes:
         """Aggregate, step the optimizer, and return the update's bytes."""
         scheme = self.setup.cfg.scheme
-        if scheme == "majority":
+        if scheme in PACKED_SCHEMES:
             packed = [v if isinstance(v, PackedVote) else None for v in votes]
             if not any(p is not None for p in packed):
                 packed_update = pack_ternary(np.zeros(self.replica.dim, dtype=np.int8))

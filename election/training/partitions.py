@@ -3,9 +3,12 @@
 For partition i of the step's batch the honest worker computes g_i (the mean-loss gradient over
 the partition's samples) and then the signal it signs:
     plain:               g_i
-    Gaussian noise:      g_i + N(0, variance * I)       (paper's noisy-gradient baseline)
+    Gaussian noise:      g_i + N(0, variance * I), one draw per partition shared by its holders
     partition momentum:  v_i = m v_i + (1 - m) g_i      (paper's Amazon setup)
 The partition sign is u_i = sign(signal_i) with sign(0) = 0.
+Per-worker noise (the paper's --noisy_gradient, docs/paper.md): honest worker j signs
+g_i + std * z_{j,i} with z_{j,i} ~ N(0, I) drawn from (seed, step, j, i) -- a gradient is still
+computed once per partition, and every transport draws the same z_{j,i}.
 
 Fast path: a partition's gradient is computed once per step however many workers hold it. The
 paper's main.py recomputes it for every worker; ``recompute=True`` in the loop reproduces that by
@@ -14,17 +17,19 @@ giving each worker its own computer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn
 
 from election.config import TrainConfig
 from election.data import Dataset
+from election.training.augment import train_inputs
 from election.training.batches import mix_seed, partition_indices
 from election.training.optimizers import PartitionMomentum
 
 NOISE_STREAM = 0x401_5E  # separates gradient-noise draws from other uses of the seed
+WORKER_NOISE_STREAM = 0x401_5F  # separates per-worker noise draws (paper's --noisy_gradient)
 
 
 def loss_function(model: nn.Module, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -77,7 +82,7 @@ class PartitionComputer:
         out: dict[int, torch.Tensor] = {}
         for i in sorted(set(partitions)):
             idx = partition_indices(batch, self.cfg.n, i)
-            x = self.dataset.train_x[idx].to(self.device)
+            x = train_inputs(self.cfg, self.dataset, step, idx).to(self.device)
             y = self.dataset.train_y[idx].to(self.device)
             grad, loss = partition_gradient(self.model, x, y)
             self.last_losses[i] = loss
@@ -93,3 +98,16 @@ class PartitionComputer:
         if self.momentum is not None:
             grad = self.momentum(partition, grad)
         return grad
+
+
+def with_worker_noise(
+    cfg: TrainConfig, step: int, worker: int, signals: Mapping[int, torch.Tensor]
+) -> dict[int, torch.Tensor]:
+    """Honest worker ``worker``'s signals: x_i + std * z_{worker,i}, z drawn on the CPU from
+    (seed, step, worker, i) so every node draws the same numbers; (d,) float32 each."""
+    out: dict[int, torch.Tensor] = {}
+    for i, x in signals.items():
+        seed = mix_seed(cfg.seed, WORKER_NOISE_STREAM, step, worker, i)
+        z = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed))  # (d,) float32
+        out[i] = x + cfg.worker_noise_std * z.to(x.device)
+    return out

@@ -22,7 +22,8 @@ from torch import nn
 from election.config import TrainConfig
 from election.data import Dataset
 from election.models import build_model, default_model_for, has_batchnorm, recalibrate_batchnorm
-from election.training.batches import step_indices
+from election.training.augment import train_inputs
+from election.training.batches import batch_for
 from election.training.optimizers import (
     MasterMomentum,
     MasterOptimizer,
@@ -108,7 +109,7 @@ class Replica:
     def _calibration_batches(self) -> list[torch.Tensor]:
         cfg, ds = self.cfg, self.dataset
         return [
-            ds.train_x[step_indices(cfg.seed, i, cfg.batch_size, ds.n_train)].to(self.device)
+            train_inputs(cfg, ds, i, batch_for(cfg, i, ds.n_train)).to(self.device)
             for i in range(BN_RECALIBRATION_BATCHES)
         ]
 

@@ -4,10 +4,13 @@ Given partition signals x_i (d,) and a worker's partitions S_j:
     majority    (Election Coding / SignSGD-MV):  E_j = sign(sum_{i in S_j} sign(x_i)),
                 master: sign(sum_j E_j)                    -- ternary, bit-packed on the wire
     signed-sum  (paper baseline):  m_j = sum_{i in S_j} sign(x_i), master: sign(sum_j m_j)
+    sign-of-sum (the paper's --signed_sum, docs/paper.md):  E_j = sign(sum_{i in S_j} x_i),
+                master: sign(sum_j E_j)                    -- ternary, bit-packed like majority
     median      (paper baseline):  m_j = mean_{i in S_j} x_i, master: coordinate-wise median
     sgd         (reference):       m_j = mean_{i in S_j} x_i, master: mean_j m_j
 A missing message (crash, rejected garbage, deadline) is an abstention: it adds nothing to sums
-and is left out of the median and the mean.
+and is left out of the median and the mean. A worker holding no partition (an empty row of G)
+sends the all-zero vote in the sign schemes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import torch
 from election.attacks import Attack, AttackContext, apply_attack
 from election.training.partitions import sign_ternary
 
-SIGN_SCHEMES = ("majority", "signed-sum")
+SIGN_SCHEMES = ("majority", "signed-sum", "sign-of-sum")
+PACKED_SCHEMES = ("majority", "sign-of-sum")  # ternary votes, bit-packed, packed majority
+PARTITION_SIGN_SCHEMES = ("majority", "signed-sum")  # schemes built on the partition signs u_i
 
 
 def partition_signs(signals: Mapping[int, torch.Tensor]) -> dict[int, torch.Tensor]:
@@ -32,8 +37,18 @@ def honest_message(
     partitions: Sequence[int],
     signals: Mapping[int, torch.Tensor],
     signs: Mapping[int, torch.Tensor] | None = None,
+    *,
+    dim: int | None = None,
 ) -> torch.Tensor:
-    """What an honest worker holding ``partitions`` sends (see module docstring)."""
+    """What an honest worker holding ``partitions`` sends (see module docstring); ``dim`` is
+    needed only for a worker with no partition (its vote is (dim,) zeros)."""
+    if not partitions:
+        if scheme not in SIGN_SCHEMES or dim is None:
+            raise ValueError(f"a worker with no partition has no {scheme} message")
+        return torch.zeros(dim, dtype=torch.int16 if scheme == "signed-sum" else torch.int8)
+    if scheme == "sign-of-sum":
+        total = torch.stack([signals[i] for i in partitions]).sum(dim=0)  # (d,) float32
+        return sign_ternary(total)
     if scheme in SIGN_SCHEMES:
         assert signs is not None, "sign schemes need the partition signs"
         total = torch.zeros_like(signs[partitions[0]], dtype=torch.int16)  # (d,) int16
@@ -47,7 +62,10 @@ def honest_message(
 def target_aggregate(
     scheme: str, signals: Mapping[int, torch.Tensor], signs: Mapping[int, torch.Tensor] | None
 ) -> torch.Tensor:
-    """The all-partition target: mu = sign(sum_i u_i), or the mean partition signal."""
+    """The all-partition target: mu = sign(sum_i u_i) (sign-of-sum: sign(sum_i x_i)), or the
+    mean partition signal."""
+    if scheme == "sign-of-sum":
+        return sign_ternary(torch.stack(list(signals.values())).sum(dim=0))
     if scheme in SIGN_SCHEMES:
         assert signs is not None
         total = torch.stack(list(signs.values())).to(torch.int16).sum(dim=0)  # (d,) int16
@@ -69,7 +87,7 @@ def lazy_target(
         if not cache:
             everything = dict(known)
             everything.update(compute([i for i in range(n) if i not in everything]))
-            signs = partition_signs(everything) if scheme in SIGN_SCHEMES else None
+            signs = partition_signs(everything) if scheme in PARTITION_SIGN_SCHEMES else None
             cache.append(target_aggregate(scheme, everything, signs))
         return cache[0]
 

@@ -16,6 +16,7 @@ from election.codes import AllocationCode, make_code
 from election.config import TrainConfig
 from election.data import Dataset, load_dataset
 from election.errors import ConfigError
+from election.notices import warn
 from election.training.batches import steps_per_epoch
 
 
@@ -56,11 +57,39 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_code(cfg: TrainConfig) -> AllocationCode:
+    """G for the config; idle workers or unused partitions get one warning line."""
     if cfg.code.startswith("file:"):
-        return make_code("file", n=cfg.n, b=cfg.b, path=cfg.code[len("file:") :])
-    if cfg.code == "deterministic":
-        return make_code("deterministic", n=cfg.n, b=cfg.b)
-    return make_code(cfg.code, n=cfg.n, b=cfg.b, r=cfg.r, seed=cfg.seed)
+        code = make_code("file", n=cfg.n, b=cfg.b, path=cfg.code[len("file:") :])
+    elif cfg.code in ("deterministic", "paper-r3.8"):
+        code = make_code(cfg.code, n=cfg.n, b=cfg.b)
+    else:
+        code = make_code(cfg.code, n=cfg.n, b=cfg.b, r=cfg.r, seed=cfg.seed, redraw=cfg.redraw)
+    _warn_gaps(cfg, code)
+    return code
+
+
+def _ids(noun: str, ids: tuple[int, ...]) -> str:
+    """ "worker 3 holds", "workers 3, 5 hold", "partition 2 is held", "partitions 2, 4 are held"."""
+    many = len(ids) > 1
+    verbs = {"worker": ("holds", "hold"), "partition": ("is held", "are held")}
+    verb = verbs[noun][many]
+    return f"{noun}{'s' if many else ''} {', '.join(map(str, ids))} {verb}"
+
+
+def _warn_gaps(cfg: TrainConfig, code: AllocationCode) -> None:
+    empty, uncovered = code.empty_rows(), code.uncovered_columns()
+    if empty and cfg.scheme in ("median", "sgd"):
+        raise ConfigError(
+            f"code {cfg.code}: workers {list(empty)} hold no partition, so they have no "
+            f"gradient to send under scheme={cfg.scheme}"
+        )
+    parts = []
+    if empty:
+        parts.append(f"{_ids('worker', empty)} no partition (they vote 0)")
+    if uncovered:
+        parts.append(f"{_ids('partition', uncovered)} by no worker (its data is never used)")
+    if parts:
+        warn(f"code {cfg.code} (r = {code.redundancy:.2f}): " + "; ".join(parts))
 
 
 def prepare(cfg: TrainConfig, *, dataset: Dataset | None = None) -> Setup:
@@ -68,7 +97,10 @@ def prepare(cfg: TrainConfig, *, dataset: Dataset | None = None) -> Setup:
         torch.set_num_threads(cfg.threads)
     if dataset is None:
         dataset = load_dataset(
-            cfg.dataset, root=cfg.data_root or None, num_train=cfg.num_train or None
+            cfg.dataset,
+            root=cfg.data_root or None,
+            num_train=cfg.num_train or None,
+            protocol=cfg.protocol,
         )
     code = build_code(cfg)
     if code.n != cfg.n:

@@ -1,8 +1,9 @@
 """One contract for every transport: the same configuration gives the same model
 (``model_sha256``) as the single-process loop ``train_inprocess`` (DESIGN.md Sec. 3, 7).
 
-Cases cover the three code families with attacks and both decoders (plain and quorum; auto
-resolves to one of them); every process uses one torch thread so the arithmetic is bitwise
+Cases cover the three code families with attacks, both decoders (plain: the uncoded and
+Bernoulli cases under auto; quorum: the deterministic cases, q = b + 1 under auto and q = 4) and
+the paper flags' options; every process uses one torch thread so the arithmetic is bitwise
 deterministic. Transports come from ``runners.RUNNERS``.
 """
 
@@ -17,18 +18,39 @@ from election.config import TrainConfig, build_config
 from election.training.loop import train_inprocess
 from election.training.setup import prepare
 from tests.contract.runners import E2E_TRANSPORTS, RUNNERS
+from tests.unit.test_augment import write_tiny_cifar
 
+GAPPY = "file:<gappy>"  # replaced by a matrix file written in the case's folder
+TINY_CIFAR = "<tiny-cifar>"  # replaced by a folder of CIFAR pickles written there
 BASE = {"dataset": "digits", "num_train": 300, "steps": 6, "threads": 1, "eval_every": 3}
 CASES: dict[str, dict[str, Any]] = {
     "uncoded-random": {"code": "uncoded", "attack": "random"},
     "bernoulli-reverse": {"code": "bernoulli", "r": 2.0, "attack": "reverse"},
     # decoder auto: quorum q = b + 1 for the deterministic code (the default)
     "deterministic-omniscient": {"code": "deterministic", "attack": "omniscient"},
-    # the paper's plain rule asked for explicitly on a code whose default is the quorum
-    "deterministic-directional-plain": {
-        "code": "deterministic",
+    # the paper's flags (docs/paper.md): per-worker noise, and sign-of-sum on main.py's r = 3.8
+    "worker-noise-reverse": {"code": "bernoulli", "r": 2.0, "worker_noise_std": 0.02},
+    "sign-of-sum-omniscient": {
+        "code": "paper-r3.8",
+        "scheme": "sign-of-sum",
+        "attack": "omniscient",
+    },
+    # the official Amazon protocol: fixed shards, partition momentum, a file with an idle
+    # worker (slot 4) and an unused partition (4)
+    "seed-protocol-gappy-file": {
+        "protocol": "seed",
+        "optimizer": "partition-momentum",
+        "code": GAPPY,
         "attack": "directional",
-        "decoder": "plain",
+    },
+    # the official CIFAR-10 augmentation (crop + flip) on tiny real-format pickles, small CNN
+    "cifar-augment": {
+        "dataset": "cifar10",
+        "data_root": TINY_CIFAR,
+        "num_train": 0,
+        "model": "cnn",
+        "code": "bernoulli",
+        "r": 2.0,
     },
     # the quorum decoder at the master with q = 4 of 5 votes: unlike the default b + 1 = 2 (and
     # any q <= 3, which a majority of 5 nonzero votes always reaches) it differs from the plain
@@ -40,10 +62,22 @@ CASES: dict[str, dict[str, Any]] = {
         "quorum": 4,
     },
 }
+GAPPY_ROWS = "11000\n01100\n00110\n10010\n00000\n"  # n = 5, r = 1.6
 
 
 def config(case: str, runs_dir: Path) -> TrainConfig:
-    return build_config(BASE | CASES[case] | {"runs_dir": str(runs_dir)})
+    values = BASE | CASES[case] | {"runs_dir": str(runs_dir)}
+    if values.get("code") == GAPPY:
+        path = runs_dir / "gappy.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(GAPPY_ROWS)
+        values["code"] = f"file:{path}"
+    if values.get("data_root") == TINY_CIFAR:
+        root = runs_dir / "cifar"
+        if not root.exists():
+            write_tiny_cifar(root, per_batch=10)
+        values["data_root"] = str(root)
+    return build_config(values)
 
 
 @pytest.fixture(scope="module")

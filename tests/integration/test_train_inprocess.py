@@ -146,7 +146,7 @@ def test_cli_accepts_the_papers_flags_with_real_booleans(tmp_path, capsys):
         "--trial_idx",
         "3",
         "--batch_size",
-        "4",
+        "20",
         "--steps",
         "2",
         "--num-train",
@@ -158,9 +158,11 @@ def test_cli_accepts_the_papers_flags_with_real_booleans(tmp_path, capsys):
     ]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["code"] == "uncoded" and summary["seed"] == 3
+    # --deterministic False is False: main.py's Bernoulli code with r = 1.0 (docs/paper.md)
+    assert summary["code"] == "bernoulli" and summary["seed"] == 3
     config = json.loads((Path(summary["run_dir"]) / "config.json").read_text())["config"]
-    assert config["batch_size"] == 20
+    assert config["batch_size"] == 20  # --batch_size is the global batch
+    assert config["r"] == 1.0
 
 
 @pytest.mark.parametrize(
