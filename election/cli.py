@@ -19,6 +19,7 @@ from election.votes.native import resolve_executor
 COMMAND_MODULES = (
     "election.commands.train",
     "election.commands.compare",
+    "election.commands.grid",
     "election.commands.paper",
     "election.commands.codes",
     "election.commands.bench",
