@@ -15,9 +15,12 @@ even m only, 0 iff N = m/2. :func:`election.votes.circuit.threshold_form` states
 Two executors compute the same threshold, bit-identically:
 
 - ``native``: the C kernel ``election.votes._planes`` keeps the bit-sliced counter in vector
-  registers, so each vote plane is read once and the kernel runs near memory bandwidth; the
-  zero index lists of sparse votes are first summed into a few counter planes (weights 1, 2,
-  4, ...) instead of one zero plane per vote;
+  registers, one 64-byte cache line of every plane per step, so each vote plane is read once
+  and the outputs are written once; it also counts the zero output's set bits in that pass
+  (the count picks the result's zero encoding, so the plane is not read again). ``election
+  bench votes`` reports its GB/s as a fraction of a plain streaming read of the same buffers
+  in the same run (BENCHMARKS.md). The zero index lists of sparse votes are first summed into
+  a few counter planes (weights 1, 2, 4, ...) instead of one zero plane per vote;
 - ``numpy``: :mod:`election.votes.circuit` compiles the threshold to a gate program replayed with
   one ufunc call per gate on chunks of ``CHUNK_WORDS`` words (the counter stays in L2).
 
@@ -104,35 +107,41 @@ def _plane_inputs(present: list[PackedVote]) -> list[tuple[np.ndarray, np.ndarra
 
 def _native_inputs(
     present: list[PackedVote], form: ThresholdForm | QuorumForm, n_words: int
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[int, ...], tuple[int, ...]]:
+) -> tuple[list[np.ndarray], tuple[int, ...], tuple[int, ...]]:
     """Planes, their weight shifts and their counter groups for the native kernel.
 
-    The same T (threshold form) or the same N and Z (quorum form, groups 0 and 1) as ``form``.
-    Sparse votes (zero index lists) do not get one 1-bit zero plane each: their lists are
-    summed into a bit-sliced counter of c = bit_length(#sparse) planes of weights 1, 2, 4, ...
-    (``count_indices``), so the kernel reads c planes instead of #sparse.
+    The planes go in as they are, (ceil(d/8),) uint8 (the kernel reads their partial last word
+    as zero-padded; nothing is copied or split). The same T (threshold form) or the same N and
+    Z (quorum form, groups 0 and 1) as ``form``. Sparse votes (zero index lists) do not get one
+    1-bit zero plane each: their lists are summed into a bit-sliced counter of
+    c = bit_length(#sparse) planes of weights 1, 2, 4, ... (``count_indices``), so the kernel
+    reads c planes instead of #sparse.
     """
     assert native.planes is not None
     groups = form.groups if isinstance(form, QuorumForm) else (0,) * len(form.shifts)
     sparse = [v for v in present if v.zero_kind == ZeroKind.INDICES]
     if len(sparse) < 2 or len(sparse).bit_length() > native.planes.MAX_SHIFT + 1:
-        return _plane_inputs(present), form.shifts, groups
+        planes = []  # threshold_form's order: every sign plane, then its zero plane if any
+        for v in present:
+            planes.append(v.sign_bits)  # (ceil(d/8),) uint8
+            if (z := v.zero_mask()) is not None:
+                planes.append(z)  # (ceil(d/8),) uint8
+        return planes, form.shifts, groups
     sign_shift = form.shifts[0]  # the same for every sign plane
     zero_group = 1 if isinstance(form, QuorumForm) else 0
     planes, shifts, groups_out = [], [], []
     for v in present:
-        planes.append(_words(v.sign_bits))
+        planes.append(v.sign_bits)
         shifts.append(sign_shift)
         groups_out.append(0)
         if v.zero_kind == ZeroKind.MASK:
-            planes.append(_words(v.zero_data))
+            planes.append(v.zero_data)
             shifts.append(0)
             groups_out.append(zero_group)
     counter = np.zeros((len(sparse).bit_length(), n_words), dtype=np.uint64)  # (c, W) uint64
     native.planes.count_indices([v.zero_data for v in sparse], list(counter))
-    nb = sign_nbytes(present[0].length)
     for i, plane in enumerate(counter):
-        planes.append(_words(plane.view(np.uint8)[:nb]))
+        planes.append(plane)  # (W,) uint64
         shifts.append(i)
         groups_out.append(zero_group)
     return planes, tuple(shifts), tuple(groups_out)
@@ -145,19 +154,25 @@ def _run_native(
     inputs: list[np.ndarray],
     neg: np.ndarray,
     zero: np.ndarray,
-) -> None:
-    """The form's neg and zero planes over (W,) uint64 planes in C, fused (GIL released)."""
+) -> int:
+    """The form's neg and zero planes over every word of the planes in C (GIL released).
+
+    Returns the number of set bits written to ``zero`` (counted in the same pass; 0 when the
+    form writes no zero plane).
+    """
     assert native.planes is not None
     if isinstance(form, QuorumForm):
-        native.planes.quorum(
-            inputs, bytes(shifts), bytes(groups), form.m, form.q, neg, zero, neg.size
+        return int(
+            native.planes.quorum(
+                inputs, bytes(shifts), bytes(groups), form.m, form.q, neg, zero, neg.size
+            )
         )
-    elif form.k_lo is not None:
-        out_zero = zero if form.writes_zero else None
-        native.planes.band(inputs, bytes(shifts), form.k_lo, form.k, neg, out_zero, neg.size)
-    else:
-        out_zero = zero if form.writes_zero else None
-        native.planes.threshold(inputs, bytes(shifts), form.k, neg, out_zero, neg.size)
+    out_zero = zero if form.writes_zero else None
+    if form.k_lo is not None:
+        return int(
+            native.planes.band(inputs, bytes(shifts), form.k_lo, form.k, neg, out_zero, neg.size)
+        )
+    return int(native.planes.threshold(inputs, bytes(shifts), form.k, neg, out_zero, neg.size))
 
 
 def _run_numpy(
@@ -215,39 +230,52 @@ def majority(
     nb = sign_nbytes(d)
     n_words = (nb + 7) // 8
     form = _form(present, None if quorum is None else int(quorum))
-    if use == "native":
-        planes, shifts, groups = _native_inputs(present, form, n_words)
-    else:
-        planes, shifts, groups = _plane_inputs(present), form.shifts, ()
-
     out_neg = np.empty(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64
-    out_zero = np.zeros(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64, stays 0 if unwritten
+    # (ceil(d/64),) uint64: written in full by either executor when the form writes zero, else
+    # never read (_result takes zero_count = 0 and the NONE encoding). No np.zeros: its memset
+    # would be one more pass over the output.
+    out_zero = np.empty(n_words, dtype=np.uint64)
+    if use == "native":  # one call over every word; it counts the zero plane's bits too
+        inputs, shifts, groups = _native_inputs(present, form, n_words)
+        zero_bits = _run_native(form, shifts, groups, inputs, out_neg, out_zero)
+        return _result(d, out_neg, out_zero, _writes_zero(form), zero_bits)
+    planes = _plane_inputs(present)
     full = nb // 8  # words wholly inside the sign planes; the last partial word is padded
     parts = [(0, slice(0, full))] if full else []
     if full < n_words:
         parts.append((1, slice(full, n_words)))
     for part, at in parts:
-        inputs = [p[part] for p in planes]
-        if use == "native":
-            _run_native(form, shifts, groups, inputs, out_neg[at], out_zero[at])
-        else:
-            _run_numpy(form, inputs, out_neg[at], out_zero[at])
-    return _result(d, out_neg, out_zero, _writes_zero(form))
+        _run_numpy(form, [p[part] for p in planes], out_neg[at], out_zero[at])
+    return _result(d, out_neg, out_zero, _writes_zero(form), None)
 
 
 def _writes_zero(form: ThresholdForm | QuorumForm) -> bool:
     return True if isinstance(form, QuorumForm) else form.writes_zero
 
 
-def _result(d: int, out_neg: np.ndarray, out_zero: np.ndarray, writes_zero: bool) -> PackedVote:
-    """Pack the (W,) uint64 output planes as a vote; padding bits of the zero plane cleared."""
+def _result(
+    d: int, out_neg: np.ndarray, out_zero: np.ndarray, writes_zero: bool, zero_bits: int | None
+) -> PackedVote:
+    """Pack the (W,) uint64 output planes as a vote; padding bits of the zero plane cleared.
+
+    ``zero_bits``: the set bits of every word of ``out_zero`` as the native kernel counted
+    them (padding coordinates past d included), or None to count here.
+    """
     nb = sign_nbytes(d)
     sign_bits = out_neg.view(np.uint8)[:nb]  # (ceil(d/8),) uint8
     sign_bits.flags.writeable = False
     zero_bytes = out_zero.view(np.uint8)[:nb]  # (ceil(d/8),) uint8
-    if writes_zero and d % 8:
-        zero_bytes[-1] &= (1 << (d % 8)) - 1  # bands may mark padding coordinates zero
-    zero_count = int(np.bitwise_count(zero_bytes).sum(dtype=np.int64)) if writes_zero else 0
+    if not writes_zero:
+        zero_count = 0
+    elif zero_bits is None:
+        if d % 8:
+            zero_bytes[-1] &= (1 << (d % 8)) - 1  # bands may mark padding coordinates zero
+        zero_count = int(np.bitwise_count(zero_bytes).sum(dtype=np.int64))
+    else:
+        used = d - 64 * (out_zero.size - 1)  # coordinates in the last word, 1..64
+        zero_count = zero_bits - (int(out_zero[-1]) >> used).bit_count()
+        if d % 8:
+            zero_bytes[-1] &= (1 << (d % 8)) - 1  # bands may mark padding coordinates zero
     kind, data = choose_zero_encoding(d, zero_bytes, zero_count)
     data.flags.writeable = False
     return PackedVote(length=d, sign_bits=sign_bits, zero_kind=kind, zero_data=data)
