@@ -80,7 +80,9 @@ def test_the_registry_holds_the_five_schemes_each_under_its_own_name() -> None:
 @pytest.mark.parametrize(
     ("values", "kind", "quorum"),
     [
-        ({}, "Majority", None),
+        ({"decoder": "plain"}, "Majority", None),
+        ({}, "Majority", 2),  # auto: quorum b + 1 on the deterministic code
+        ({"code": "uncoded"}, "Majority", None),  # auto: plain on the uncoded baseline
         ({"decoder": "quorum", "b": 1}, "Majority", 2),
         ({"decoder": "quorum", "quorum": 3}, "Majority", 3),
         ({"scheme": "sign-of-sum"}, "SignOfSum", None),
