@@ -40,7 +40,7 @@ CIFAR_MILESTONES_OTHER_N = (20, 40, 80)
 class TrainConfig:
     """One training run. Validated on construction; every field is JSON-serialisable."""
 
-    # --- the system (DESIGN.md Sec. 2) ---
+    # --- the system (docs/design.md Sec. 2) ---
     dataset: str = "digits"  # embedded default: scikit-learn's bundled digits, no download
     model: str = ""  # "" = the dataset's default model
     n: int = 5  # workers = partitions per step (paper Fig. 4: n = 5)

@@ -1,5 +1,5 @@
 """One contract for every transport: the same configuration gives the same model
-(``model_sha256``) as the single-process loop ``train_inprocess`` (DESIGN.md Sec. 3, 7).
+(``model_sha256``) as the single-process loop ``train_inprocess`` (docs/design.md Sec. 3, 7).
 
 Cases cover the three code families with attacks and the paper flags' options; every process
 uses one torch thread so the arithmetic is bitwise deterministic. Transports come from

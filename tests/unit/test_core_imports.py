@@ -1,4 +1,4 @@
-"""The core never imports grpc, mpi4py or generated protobuf code (STYLE.md guideline 1)."""
+"""The core never imports grpc, mpi4py or generated protobuf code (docs/design.md Sec. 3)."""
 
 import ast
 from pathlib import Path

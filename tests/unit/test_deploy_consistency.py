@@ -1,4 +1,4 @@
-"""compose.yaml and k8s/ start the same entry points with the same settings (DESIGN.md Sec. 5).
+"""compose.yaml and k8s/ start the same entry points with the same settings (docs/design.md Sec. 5).
 
 Three tiers, all without Docker or a cluster:
 - text checks (always): every ELECTION_* variable the deployment files set is read by the code
