@@ -4,10 +4,10 @@ outside it, and prose never points at the data folder beside the checkout.
 Rules (docs/design.md is the project's own design document):
 - the names of the two external briefs (built below, so this file does not match itself) appear
   in no tracked file, code or prose;
-- a path into the sibling folder (``../shared`` or its absolute twin) appears in no prose:
-  Markdown and text files, Python comments and docstrings, ``#`` comments of scripts and
-  manifests, C comments; in code (string literals, shell commands, JSON records) it may appear
-  only as a data path, ``.../shared/data``.
+- a path into the sibling folder (``shared`` in the checkout's parent, relative or absolute)
+  appears in no prose: Markdown and text files, Python comments and docstrings, ``#`` comments
+  of scripts and manifests, C comments; in code (string literals, shell commands, JSON records)
+  it may appear only as a data path (into its ``data`` folder).
 """
 
 from __future__ import annotations
