@@ -19,6 +19,7 @@ from election.votes.native import resolve_executor
 COMMAND_MODULES = (
     "election_cli.commands.train",
     "election_cli.commands.compare",
+    "election_cli.commands.grid",
     "election_cli.commands.paper",
     "election_cli.commands.codes",
     "election_cli.commands.bench",

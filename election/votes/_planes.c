@@ -12,25 +12,31 @@
  *
  * Unlike the numpy executor of the same computation (circuit.py: one pass over memory per
  * gate), the counter lives in vector registers: every plane is read exactly once and nothing
- * else touches memory, so the kernel runs at about memory bandwidth. Planes of equal weight 2^s
- * enter two at a time through a full adder with counter bit s (5 ops), whose carry then ripples
- * up through half adders  t = c_k & x; c_k ^= x; x = t  (k = s+1 .. K_BITS-1); an odd plane
- * out ripples from bit s. The counter width K_BITS is a compile-time constant per instantiation
- * (1..MAX_BITS) so that the counter is fully unrolled into registers; each plane is prefetched
- * PREFETCH_WORDS ahead (with 15-30 input streams the hardware prefetchers alone fall behind).
+ * else touches memory: every input byte is read once and every output byte written once
+ * (`election bench votes` reports its GB/s as a fraction of stream_read below, a plain read of
+ * the same buffers in the same run; BENCHMARKS.md has the figures). Each step takes
+ * one whole 64-byte cache line (STEP words) of every plane: planes allocated separately sit at
+ * the same offset in their pages, hence in the same L1 set, and a line read half at a time is
+ * evicted before its second half is used. Planes of equal weight 2^s enter in blocks of 8
+ * (then 4, 2, 1) through a carry-save tree of full adders (5 ops each) that take the counter
+ * bit of their weight as third input; the one carry out of a block ripples up through half
+ * adders  t = c_k & x; c_k ^= x; x = t. The counter width K_BITS is a compile-time constant
+ * per instantiation (1..MAX_BITS) so that the counter is fully unrolled into registers. The
+ * zero output's set bits are counted in the same pass (every entry point returns the count).
  *
- *     threshold(inputs, shifts, k, neg, zero, n_words) -> None
+ *     threshold(inputs, shifts, k, neg, zero, n_words) -> zero_bits
  *
- * inputs: sequence of buffers (>= n_words uint64 words each); shifts: bytes, one per input;
- * k: the threshold; neg: writable buffer; zero: writable buffer or None. The GIL is released
- * while the kernel runs.
+ * inputs: sequence of buffers of n_words uint64 words each (the last word may be partial: an
+ * input may end up to 7 bytes early, the missing bytes read as 0); shifts: bytes, one per input;
+ * k: the threshold; neg: writable buffer; zero: writable buffer or None; zero_bits: the number
+ * of set bits written to zero (0 for None). The GIL is released while the kernel runs.
  *
  * The quorum decoder (output s = sign(P - N) only if at least q votes equal s, else 0) has two
  * more entry points over the same counter (election/votes/circuit.py states both forms):
  *
- *     band(inputs, shifts, k_lo, k_hi, neg, zero, n_words)     neg = (T > k_hi),
- *                                                              zero = (k_lo <= T <= k_hi)
- *     quorum(inputs, shifts, groups, m, q, neg, zero, n_words)
+ *     band(inputs, shifts, k_lo, k_hi, neg, zero, n_words) -> zero_bits
+ *         neg = (T > k_hi), zero = (k_lo <= T <= k_hi)
+ *     quorum(inputs, shifts, groups, m, q, neg, zero, n_words) -> zero_bits
  *
  * band is the dense case (T = N: -1 iff N > k_hi, +1 iff N < k_lo). quorum keeps two counters,
  * N (inputs of group 0: the sign planes) and Z (group 1: zero planes or zero-count planes),
@@ -56,8 +62,16 @@
 #define N_SHIFTS (MAX_SHIFT + 1)
 #define N_SLOTS (2 * N_SHIFTS) /* (group, shift): group 0 = sign planes, 1 = zero counts */
 #define LANES 4     /* words per vector: one AVX2 register, two SSE2 registers */
+#ifndef HALVES
+#define HALVES 2    /* vectors per plane per step: 2 x 32 B = one whole 64-byte cache line */
+#endif
+#define STEP (HALVES * LANES) /* words per plane per step */
+#define TREE_MAX_BITS 8 /* counters up to 8 bits add their planes through carry-save trees */
 #ifndef PREFETCH_WORDS
 #define PREFETCH_WORDS 64 /* 8 cache lines ahead per plane: best of 16..1024 on the dev VM */
+#endif
+#ifndef PREFETCH_HINT
+#define PREFETCH_HINT 0
 #endif
 
 typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
@@ -76,39 +90,100 @@ typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
 #define LOAD_VEC(dst, src) memcpy(&(dst), (src), sizeof(vec_t))
 #define STORE_VEC(dst, src) memcpy((dst), &(src), sizeof(vec_t))
 
+/* Every value below is HALVES vectors: the words w .. w + STEP of one plane (one cache line,
+ * so that every line is used whole as soon as it is loaded: the planes usually sit at the same
+ * offset in their pages, hence in one L1 set, and a line loaded for half its words would be
+ * evicted before the other half is read). FOR_H(stmt) runs stmt for h = 0 .. HALVES-1. */
+#define FOR_H for (int h = 0; h < HALVES; h++)
+
 /* x enters the counter C at bit S: a ripple of half adders  t = c_i & x; c_i ^= x; x = t. */
 #define RIPPLE(C, S, BITS, x)                                                   \
-    for (int i_ = (S); i_ < (BITS); i_++) {                                     \
-        const vec_t t_ = C[i_] & (x);                                           \
-        C[i_] ^= (x);                                                           \
-        (x) = t_;                                                               \
+    for (int i_ = (S); i_ < (BITS); i_++) FOR_H {                               \
+            const vec_t t_ = C[i_][h] & (x)[h];                                 \
+            C[i_][h] ^= (x)[h];                                                 \
+            (x)[h] = t_;                                                        \
+        }
+
+/* c (counter bit L) += x + y: s = c ^ x ^ y, carry = (c & x) | (y & (c ^ x)) (5 ops). At a bit
+ * L >= BITS nothing happens: every partial sum fits BITS bits, so x, y and the carry are 0. */
+#define FULL_ADD(C, L, BITS, x, y, carry)                                       \
+    vec_t carry[HALVES] = {{0}};                                                \
+    if ((L) < (BITS)) FOR_H {                                                   \
+            const vec_t t_ = C[L][h] ^ (x)[h];                                  \
+            carry[h] = (C[L][h] & (x)[h]) | ((y)[h] & t_);                      \
+            C[L][h] = t_ ^ (y)[h];                                              \
+        }
+
+#define LOAD_PLANE(x, J)                                                        \
+    vec_t x[HALVES];                                                            \
+    FOR_H LOAD_VEC(x[h], p[J] + w + h * LANES);
+
+/* Blocks of 2, 4 and 8 planes of weight 2^S (p[j..]) into the counter: a carry-save tree whose
+ * full adders take the counter bit of their weight as third input (8 planes: 7 full adders,
+ * against 7 full adders and 7 carry ripples pair by pair), and the one carry out of the tree
+ * rippled up from bit S + log2(block). */
+#define ADD_2(C, S, BITS)                                                       \
+    {                                                                           \
+        LOAD_PLANE(x0, j) LOAD_PLANE(x1, j + 1)                                 \
+        FULL_ADD(C, S, BITS, x0, x1, a0)                                        \
+        RIPPLE(C, (S) + 1, BITS, a0)                                            \
+    }
+#define ADD_4(C, S, BITS)                                                       \
+    {                                                                           \
+        LOAD_PLANE(x0, j) LOAD_PLANE(x1, j + 1)                                 \
+        FULL_ADD(C, S, BITS, x0, x1, a0)                                        \
+        LOAD_PLANE(x2, j + 2) LOAD_PLANE(x3, j + 3)                             \
+        FULL_ADD(C, S, BITS, x2, x3, a1)                                        \
+        FULL_ADD(C, (S) + 1, BITS, a0, a1, b0)                                  \
+        RIPPLE(C, (S) + 2, BITS, b0)                                            \
+    }
+#define ADD_8(C, S, BITS)                                                       \
+    {                                                                           \
+        LOAD_PLANE(x0, j) LOAD_PLANE(x1, j + 1)                                 \
+        FULL_ADD(C, S, BITS, x0, x1, a0)                                        \
+        LOAD_PLANE(x2, j + 2) LOAD_PLANE(x3, j + 3)                             \
+        FULL_ADD(C, S, BITS, x2, x3, a1)                                        \
+        FULL_ADD(C, (S) + 1, BITS, a0, a1, b0)                                  \
+        LOAD_PLANE(x4, j + 4) LOAD_PLANE(x5, j + 5)                             \
+        FULL_ADD(C, S, BITS, x4, x5, a2)                                        \
+        LOAD_PLANE(x6, j + 6) LOAD_PLANE(x7, j + 7)                             \
+        FULL_ADD(C, S, BITS, x6, x7, a3)                                        \
+        FULL_ADD(C, (S) + 1, BITS, a2, a3, b1)                                  \
+        FULL_ADD(C, (S) + 2, BITS, b0, b1, c0)                                  \
+        RIPPLE(C, (S) + 3, BITS, c0)                                            \
     }
 
-/* The planes of slot SLOT (weight 2^S), two at a time through a full adder with counter bit S
- * (s = c ^ x ^ y, carry = (c & x) | (y & (c ^ x)): 5 ops), the carry rippled from bit S + 1. */
+/* The planes of slot SLOT (weight 2^S) into the counter C. Weights 1 and 2 (the votes' sign
+ * and zero planes, many per slot): blocks of 8, then one block of 4, 2 and 1 as the remainder's
+ * bits say. Higher weights (count_indices planes, one per weight) and counters wider than
+ * TREE_MAX_BITS (over 255 planes; rare, and the trees would multiply the compile time): a
+ * ripple per plane. */
 #define ADD_GROUP(C, SLOT, S, BITS)                                             \
-    if ((S) < (BITS)) {                                                         \
+    if ((S) < (BITS) && count[SLOT] > 0) {                                      \
         const uint64_t *const *p = in + first[SLOT];                            \
+        const Py_ssize_t m = count[SLOT];                                       \
         Py_ssize_t j = 0;                                                       \
-        for (; j + 1 < count[SLOT]; j += 2) {                                   \
-            vec_t x, y;                                                         \
-            LOAD_VEC(x, p[j] + w);                                              \
-            LOAD_VEC(y, p[j + 1] + w);                                          \
-            const vec_t t = C[S] ^ x;                                           \
-            vec_t carry = (C[S] & x) | (y & t);                                 \
-            C[S] = t ^ y;                                                       \
-            RIPPLE(C, (S) + 1, BITS, carry)                                     \
+        if ((S) < 2 && (BITS) <= TREE_MAX_BITS) {                               \
+            for (; j + 8 <= m; j += 8) ADD_8(C, S, BITS)                        \
+            if (m - j >= 4) {                                                   \
+                ADD_4(C, S, BITS)                                               \
+                j += 4;                                                         \
+            }                                                                   \
+            if (m - j >= 2) {                                                   \
+                ADD_2(C, S, BITS)                                               \
+                j += 2;                                                         \
+            }                                                                   \
         }                                                                       \
-        if (j < count[SLOT]) {                                                  \
-            vec_t x;                                                            \
-            LOAD_VEC(x, p[j] + w);                                              \
-            RIPPLE(C, S, BITS, x)                                               \
+        for (; j < m; j++) {                                                    \
+            LOAD_PLANE(x0, j)                                                   \
+            RIPPLE(C, S, BITS, x0)                                              \
         }                                                                       \
     }
 
 /* Every weight of group G (slots G * N_SHIFTS + s) into the counter C. */
 #define COUNT_GROUP(C, G, BITS)                                                 \
-    for (int i = 0; i < (BITS); i++) C[i] = (vec_t){0};                         \
+    vec_t C[BITS][HALVES];                                                      \
+    for (int i = 0; i < (BITS); i++) FOR_H C[i][h] = (vec_t){0};                \
     ADD_GROUP(C, (G) * N_SHIFTS + 0, 0, BITS)                                   \
     ADD_GROUP(C, (G) * N_SHIFTS + 1, 1, BITS)                                   \
     ADD_GROUP(C, (G) * N_SHIFTS + 2, 2, BITS)                                   \
@@ -118,100 +193,159 @@ typedef uint64_t vec_t __attribute__((vector_size(LANES * sizeof(uint64_t))));
     ADD_GROUP(C, (G) * N_SHIFTS + 6, 6, BITS)                                   \
     ADD_GROUP(C, (G) * N_SHIFTS + 7, 7, BITS)
 
-/* T > K and T == K from the counter bits, most significant first:
- * at bit i, with kb = all-ones if bit i of K is set: gt |= eq & c_i & ~kb; eq &= ~(c_i ^ kb). */
-#define COMPARE(BITS)                                                           \
-    vec_t gt = {0}, eq = ~(vec_t){0};                                           \
-    for (int i = (BITS) - 1; i >= 0; i--) {                                     \
-        const vec_t kb = ((k >> i) & 1) ? ~(vec_t){0} : (vec_t){0};             \
-        gt |= eq & c[i] & ~kb;                                                  \
-        eq &= ~(c[i] ^ kb);                                                     \
-    }
+/* The constant K < 2^BITS as BITS all-ones-or-zero vectors (hoisted out of the loop). */
+#define CONST_BITS(KB, K, BITS)                                                 \
+    vec_t KB[BITS];                                                             \
+    for (int i = 0; i < (BITS); i++) KB[i] = (((K) >> i) & 1) ? ~(vec_t){0} : (vec_t){0};
 
-/* OUT = (C > K) if GREATER else (C < K), for a BITS-bit counter C and a constant K < 2^BITS. */
-#define COMPARE_TO(C, BITS, K, GREATER, OUT)                                    \
-    {                                                                           \
-        vec_t eq_ = ~(vec_t){0};                                                \
-        for (int i = (BITS) - 1; i >= 0; i--) {                                 \
-            const vec_t kb = (((K) >> i) & 1) ? ~(vec_t){0} : (vec_t){0};       \
-            OUT |= eq_ & ((GREATER) ? C[i] & ~kb : ~C[i] & kb);                 \
-            eq_ &= ~(C[i] ^ kb);                                                \
-        }                                                                       \
-    }
+/* OUT |= (C > K) if GREATER else (C < K), and EQ = (C == K), for a BITS-bit counter C and a
+ * constant K (its bit vectors KB), most significant bit first: at bit i,
+ * out |= eq & (c_i & ~k_i  or  ~c_i & k_i); eq &= ~(c_i ^ k_i). */
+#define COMPARE_TO(C, BITS, KB, GREATER, OUT, EQ)                               \
+    vec_t EQ[HALVES];                                                           \
+    FOR_H EQ[h] = ~(vec_t){0};                                                  \
+    for (int i = (BITS) - 1; i >= 0; i--) FOR_H {                               \
+            OUT[h] |= EQ[h] & ((GREATER) ? C[i][h] & ~KB[i] : ~C[i][h] & KB[i]); \
+            EQ[h] &= ~(C[i][h] ^ KB[i]);                                        \
+        }
 
 /* OUT = A + (B << B_SHIFT) mod 2^BITS, ripple-carry (B_SHIFT is 0 or 1). */
 #define ADD_COUNTERS(OUT, A, B, B_SHIFT, BITS)                                  \
-    {                                                                           \
+    vec_t OUT[BITS][HALVES];                                                    \
+    FOR_H {                                                                     \
         vec_t carry_ = {0};                                                     \
         for (int i = 0; i < (BITS); i++) {                                      \
-            const vec_t b_ = i >= (B_SHIFT) ? B[i - (B_SHIFT)] : (vec_t){0};    \
-            const vec_t x_ = A[i] ^ b_;                                         \
-            OUT[i] = x_ ^ carry_;                                               \
-            carry_ = (A[i] & b_) | (carry_ & x_);                               \
+            const vec_t b_ = i >= (B_SHIFT) ? B[i - (B_SHIFT)][h] : (vec_t){0}; \
+            const vec_t x_ = A[i][h] ^ b_;                                      \
+            OUT[i][h] = x_ ^ carry_;                                            \
+            carry_ = (A[i][h] & b_) | (carry_ & x_);                            \
         }                                                                       \
     }
 
 #define PREFETCH_ALL()                                                          \
-    if ((w & 7) == 0 && w + PREFETCH_WORDS < n_vec * LANES)                     \
+    if (PREFETCH_WORDS > 0 && w + PREFETCH_WORDS < n_steps * STEP)              \
         for (Py_ssize_t j = 0; j < n_in; j++)                                   \
-            __builtin_prefetch(in[j] + w + PREFETCH_WORDS, 0, 0);
+            __builtin_prefetch(in[j] + w + PREFETCH_WORDS, 0, PREFETCH_HINT);
+
+#define STORE_OUT(DST, V) FOR_H STORE_VEC((DST) + w + h * LANES, (V)[h]);
+
+#define VEC_ZERO(V) vec_t V[HALVES] = {{0}};
+
+/* The zero output's set bits are counted in the same pass (majority.py picks the result's zero
+ * encoding by that count, which would otherwise take another pass over the output): per byte
+ * a SWAR popcount (x - (x>>1 & 0x55..), then pairs, then nibbles), summed bytewise into
+ * ACC8; every FLUSH_STEPS steps (HALVES * 8 * FLUSH_STEPS <= 255: no byte overflows) the bytes
+ * are summed into 64-bit lanes and ACC8 restarts. */
+#define FLUSH_STEPS 15
+_Static_assert(HALVES * 8 * FLUSH_STEPS <= 255, "the zero count's byte counters would overflow");
+#define SPLAT(c) ((vec_t){0} + (uint64_t)(c))
+#define POPCOUNT_BYTES(x)                                                       \
+    ({                                                                          \
+        vec_t p_ = (x) - (((x) >> 1) & SPLAT(0x5555555555555555ULL));           \
+        p_ = (p_ & SPLAT(0x3333333333333333ULL)) + ((p_ >> 2) & SPLAT(0x3333333333333333ULL)); \
+        (p_ + (p_ >> 4)) & SPLAT(0x0f0f0f0f0f0f0f0fULL);                        \
+    })
+#define SUM_BYTES(acc8)                                                         \
+    ({                                                                          \
+        vec_t s_ = ((acc8) & SPLAT(0x00ff00ff00ff00ffULL)) +                    \
+                   (((acc8) >> 8) & SPLAT(0x00ff00ff00ff00ffULL));              \
+        s_ = (s_ & SPLAT(0x0000ffff0000ffffULL)) + ((s_ >> 16) & SPLAT(0x0000ffff0000ffffULL)); \
+        s_ = (s_ & SPLAT(0xffffffffULL)) + (s_ >> 32);                          \
+        uint64_t t_ = 0;                                                        \
+        for (int i_ = 0; i_ < LANES; i_++) t_ += s_[i_];                        \
+        t_;                                                                     \
+    })
+
+/* Store Z (HALVES vectors) as the zero output, if asked for, and count its bits. */
+#define STORE_ZERO(Z)                                                           \
+    if (zero != NULL) {                                                         \
+        STORE_OUT(zero, Z)                                                      \
+        FOR_H acc8 += POPCOUNT_BYTES((Z)[h]);                                   \
+    }
+
+/* The step loop: w = 0, STEP, ... < n_steps * STEP, in runs of FLUSH_STEPS steps. */
+#define FOR_STEPS(BODY)                                                         \
+    uint64_t zero_bits = 0;                                                     \
+    for (Py_ssize_t w0 = 0; w0 < n_steps * STEP; w0 += FLUSH_STEPS * STEP) {    \
+        const Py_ssize_t w_end = w0 + FLUSH_STEPS * STEP < n_steps * STEP       \
+                                     ? w0 + FLUSH_STEPS * STEP                  \
+                                     : n_steps * STEP;                          \
+        vec_t acc8 = {0};                                                       \
+        for (Py_ssize_t w = w0; w < w_end; w += STEP) {                         \
+            PREFETCH_ALL()                                                      \
+            BODY                                                                \
+        }                                                                       \
+        zero_bits += SUM_BYTES(acc8);                                           \
+    }                                                                           \
+    return zero_bits;
 
 /* in: the planes sorted by (group, weight); those of slot g * N_SHIFTS + s (weight 2^s) are
  * in[first[slot] .. first[slot] + count[slot]). k0, k1: threshold: k; band: k_lo, k_hi;
- * quorum: m, q. */
+ * quorum: m, q. n_steps: words / STEP. Returns the number of set bits written to zero (0
+ * when zero is NULL). */
 #define KERNEL_ARGS                                                                         \
     const uint64_t *const *in, const Py_ssize_t *first, const Py_ssize_t *count,            \
         Py_ssize_t n_in, uint64_t k0, uint64_t k1, uint64_t *neg, uint64_t *zero,           \
-        Py_ssize_t n_vec
+        Py_ssize_t n_steps
+
+#define THRESHOLD_STEP(BITS)                                                                \
+    COUNT_GROUP(c, 0, BITS)                                                                 \
+    VEC_ZERO(gt)                                                                            \
+    COMPARE_TO(c, BITS, kb, 1, gt, eq)                                                      \
+    STORE_OUT(neg, gt)                                                                      \
+    STORE_ZERO(eq)
+
+#define BAND_STEP(BITS)                                                                     \
+    COUNT_GROUP(c, 0, BITS)                                                                 \
+    VEC_ZERO(gt)                                                                            \
+    VEC_ZERO(lt)                                                                            \
+    COMPARE_TO(c, BITS, kb_hi, 1, gt, eq_hi)                                                \
+    COMPARE_TO(c, BITS, kb_lo, 0, lt, eq_lo)                                                \
+    (void)eq_hi;                                                                            \
+    (void)eq_lo;                                                                            \
+    STORE_OUT(neg, gt)                                                                      \
+    vec_t z[HALVES];                                                                        \
+    FOR_H z[h] = ~(gt[h] | lt[h]);                                                          \
+    STORE_ZERO(z)
+
+#define QUORUM_STEP(BITS)                                                                   \
+    COUNT_GROUP(cn, 0, BITS)                                                                \
+    COUNT_GROUP(cz, 1, BITS)                                                                \
+    ADD_COUNTERS(s, cz, cn, 0, BITS) /* S = N + Z */                                        \
+    ADD_COUNTERS(t, s, cn, 0, BITS)  /* T = 2N + Z */                                       \
+    VEC_ZERO(t_gt)                                                                          \
+    VEC_ZERO(t_lt)                                                                          \
+    VEC_ZERO(n_ge)                                                                          \
+    VEC_ZERO(s_gt)                                                                          \
+    COMPARE_TO(t, BITS, kb_m, 1, t_gt, e0)                                                  \
+    COMPARE_TO(t, BITS, kb_m, 0, t_lt, e1)                                                  \
+    COMPARE_TO(cn, BITS, kb_q1, 1, n_ge, e2) /* N > q - 1 */                                \
+    COMPARE_TO(s, BITS, kb_mq, 1, s_gt, e3)  /* S > m - q */                                \
+    (void)e0, (void)e1, (void)e2, (void)e3;                                                 \
+    vec_t out_neg[HALVES], z[HALVES];                                                       \
+    FOR_H {                                                                                 \
+        out_neg[h] = t_gt[h] & n_ge[h];                                                     \
+        z[h] = ~(out_neg[h] | (t_lt[h] & ~s_gt[h]));                                        \
+    }                                                                                       \
+    STORE_OUT(neg, out_neg)                                                                 \
+    STORE_ZERO(z)
 
 #define DEFINE_KERNEL(BITS)                                                                 \
-    MULTIVERSION static void kernel_##BITS(KERNEL_ARGS) {                                   \
-        const uint64_t k = k0;                                                              \
+    MULTIVERSION static uint64_t kernel_##BITS(KERNEL_ARGS) {                               \
+        CONST_BITS(kb, k0, BITS)                                                            \
         (void)k1;                                                                           \
-        for (Py_ssize_t w = 0; w < n_vec * LANES; w += LANES) {                             \
-            PREFETCH_ALL()                                                                  \
-            vec_t c[BITS];                                                                  \
-            COUNT_GROUP(c, 0, BITS)                                                         \
-            COMPARE(BITS)                                                                   \
-            STORE_VEC(neg + w, gt);                                                         \
-            if (zero != NULL) STORE_VEC(zero + w, eq);                                      \
-        }                                                                                   \
+        FOR_STEPS(THRESHOLD_STEP(BITS))                                                     \
     }                                                                                       \
-    MULTIVERSION static void band_##BITS(KERNEL_ARGS) {                                     \
-        for (Py_ssize_t w = 0; w < n_vec * LANES; w += LANES) {                             \
-            PREFETCH_ALL()                                                                  \
-            vec_t c[BITS], gt = {0}, lt = {0};                                              \
-            COUNT_GROUP(c, 0, BITS)                                                         \
-            COMPARE_TO(c, BITS, k1, 1, gt)                                                  \
-            COMPARE_TO(c, BITS, k0, 0, lt)                                                  \
-            STORE_VEC(neg + w, gt);                                                         \
-            if (zero != NULL) {                                                             \
-                const vec_t z = ~(gt | lt);                                                 \
-                STORE_VEC(zero + w, z);                                                     \
-            }                                                                               \
-        }                                                                                   \
+    MULTIVERSION static uint64_t band_##BITS(KERNEL_ARGS) {                                 \
+        CONST_BITS(kb_lo, k0, BITS)                                                         \
+        CONST_BITS(kb_hi, k1, BITS)                                                         \
+        FOR_STEPS(BAND_STEP(BITS))                                                          \
     }                                                                                       \
-    MULTIVERSION static void quorum_##BITS(KERNEL_ARGS) {                                   \
-        const uint64_t m = k0, q = k1;                                                      \
-        for (Py_ssize_t w = 0; w < n_vec * LANES; w += LANES) {                             \
-            PREFETCH_ALL()                                                                  \
-            vec_t cn[BITS], cz[BITS], s[BITS], t[BITS];                                     \
-            vec_t t_gt = {0}, t_lt = {0}, n_ge = {0}, s_gt = {0};                           \
-            COUNT_GROUP(cn, 0, BITS)                                                        \
-            COUNT_GROUP(cz, 1, BITS)                                                        \
-            ADD_COUNTERS(s, cz, cn, 0, BITS)  /* S = N + Z */                               \
-            ADD_COUNTERS(t, s, cn, 0, BITS)   /* T = 2N + Z */                              \
-            COMPARE_TO(t, BITS, m, 1, t_gt)                                                 \
-            COMPARE_TO(t, BITS, m, 0, t_lt)                                                 \
-            COMPARE_TO(cn, BITS, q - 1, 1, n_ge) /* N > q - 1 */                            \
-            COMPARE_TO(s, BITS, m - q, 1, s_gt)  /* S > m - q */                            \
-            const vec_t out_neg = t_gt & n_ge, out_pos = t_lt & ~s_gt;                      \
-            STORE_VEC(neg + w, out_neg);                                                    \
-            if (zero != NULL) {                                                             \
-                const vec_t z = ~(out_neg | out_pos);                                       \
-                STORE_VEC(zero + w, z);                                                     \
-            }                                                                               \
-        }                                                                                   \
+    MULTIVERSION static uint64_t quorum_##BITS(KERNEL_ARGS) {                               \
+        CONST_BITS(kb_m, k0, BITS)                                                          \
+        CONST_BITS(kb_q1, k1 - 1, BITS)                                                     \
+        CONST_BITS(kb_mq, k0 - k1, BITS)                                                    \
+        FOR_STEPS(QUORUM_STEP(BITS))                                                        \
     }
 
 DEFINE_KERNEL(1)
@@ -231,7 +365,7 @@ DEFINE_KERNEL(14)
 DEFINE_KERNEL(15)
 DEFINE_KERNEL(16)
 
-typedef void (*kernel_fn)(KERNEL_ARGS);
+typedef uint64_t (*kernel_fn)(KERNEL_ARGS);
 
 enum { MODE_THRESHOLD = 0, MODE_BAND = 1, MODE_QUORUM = 2, N_MODES = 3 };
 
@@ -244,23 +378,36 @@ static const kernel_fn KERNELS[N_MODES][MAX_BITS + 1] = {
      quorum_9, quorum_10, quorum_11, quorum_12, quorum_13, quorum_14, quorum_15, quorum_16},
 };
 
-/* The last n_words % LANES words go through the same kernel on zero-padded copies. */
-static void run_all(kernel_fn fn, const uint64_t *const *in, const Py_ssize_t *first,
-                    const Py_ssize_t *count, Py_ssize_t n_in, uint64_t k0, uint64_t k1,
-                    uint64_t *neg, uint64_t *zero, Py_ssize_t n_words,
-                    uint64_t *pad /* (n_in + 2) * LANES words, then n_in pointers */) {
-    const Py_ssize_t n_vec = n_words / LANES, done = n_vec * LANES, rest = n_words - done;
-    fn(in, first, count, n_in, k0, k1, neg, zero, n_vec);
-    if (rest == 0) return;
-    const uint64_t **tail = (const uint64_t **)(pad + (n_in + 2) * LANES);
+/* The kernel runs over whole steps of words every input has in full; the last words (at most
+ * STEP: n_words % STEP, or one step more when an input ends inside its last word) go through
+ * the same kernel once more on zero-padded copies, whose own zero count would include the
+ * padding words: the tail's bits are counted here. min_words: the fewest whole words of any
+ * input. Returns the number of set bits written to zero. */
+static uint64_t run_all(kernel_fn fn, const uint64_t *const *in, const Py_ssize_t *in_bytes,
+                        const Py_ssize_t *first, const Py_ssize_t *count, Py_ssize_t n_in,
+                        uint64_t k0, uint64_t k1, uint64_t *neg, uint64_t *zero,
+                        Py_ssize_t n_words, Py_ssize_t min_words,
+                        uint64_t *pad /* (n_in + 2) * STEP words, then n_in pointers */) {
+    const Py_ssize_t n_steps = (min_words < n_words ? min_words : n_words) / STEP;
+    const Py_ssize_t done = n_steps * STEP, rest = n_words - done;
+    uint64_t zero_bits = fn(in, first, count, n_in, k0, k1, neg, zero, n_steps);
+    if (rest == 0) return zero_bits;
+    const uint64_t **tail = (const uint64_t **)(pad + (n_in + 2) * STEP);
     for (Py_ssize_t j = 0; j < n_in; j++) {
-        memcpy(pad + j * LANES, in[j] + done, (size_t)rest * sizeof(uint64_t));
-        tail[j] = pad + j * LANES;
+        const Py_ssize_t have = in_bytes[j] - done * (Py_ssize_t)sizeof(uint64_t);
+        const Py_ssize_t want = rest * (Py_ssize_t)sizeof(uint64_t);
+        memset(pad + j * STEP, 0, STEP * sizeof(uint64_t));
+        memcpy(pad + j * STEP, in[j] + done, (size_t)(have < want ? have : want));
+        tail[j] = pad + j * STEP;
     }
-    uint64_t *tneg = pad + n_in * LANES, *tzero = pad + (n_in + 1) * LANES;
+    uint64_t *tneg = pad + n_in * STEP, *tzero = pad + (n_in + 1) * STEP;
     fn(tail, first, count, n_in, k0, k1, tneg, zero ? tzero : NULL, 1);
     memcpy(neg + done, tneg, (size_t)rest * sizeof(uint64_t));
-    if (zero) memcpy(zero + done, tzero, (size_t)rest * sizeof(uint64_t));
+    if (zero) {
+        memcpy(zero + done, tzero, (size_t)rest * sizeof(uint64_t));
+        for (Py_ssize_t i = 0; i < rest; i++) zero_bits += (uint64_t)__builtin_popcountll(tzero[i]);
+    }
+    return zero_bits;
 }
 
 /* The shared body of threshold(), band() and quorum(): validate, sort the planes by slot
@@ -273,6 +420,7 @@ static PyObject *run_kernel(int mode, PyObject *inputs, Py_buffer *shift_view,
     Py_buffer *views = NULL, zero_view = {0};
     const uint64_t **planes = NULL;
     uint64_t *pad = NULL;
+    Py_ssize_t *in_bytes = NULL, min_words = n_words;
     Py_ssize_t n_in = 0, n_acquired = 0;
     int has_zero = zero_obj != Py_None;
     const Py_ssize_t need = n_words * (Py_ssize_t)sizeof(uint64_t);
@@ -319,8 +467,9 @@ static PyObject *run_kernel(int mode, PyObject *inputs, Py_buffer *shift_view,
     }
     views = PyMem_Calloc((size_t)n_in + 1, sizeof(Py_buffer));
     planes = PyMem_Calloc((size_t)n_in + 1, sizeof(uint64_t *));
-    pad = PyMem_Calloc((size_t)(n_in + 2) * (LANES + 1), sizeof(uint64_t));
-    if (views == NULL || planes == NULL || pad == NULL) {
+    in_bytes = PyMem_Calloc((size_t)n_in + 1, sizeof(Py_ssize_t));
+    pad = PyMem_Calloc((size_t)(n_in + 2) * (STEP + 1), sizeof(uint64_t));
+    if (views == NULL || planes == NULL || in_bytes == NULL || pad == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -331,26 +480,32 @@ static PyObject *run_kernel(int mode, PyObject *inputs, Py_buffer *shift_view,
         if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, n_acquired), v,
                                PyBUF_C_CONTIGUOUS) < 0)
             goto done;
-        if (v->len < need) {
+        if (v->len <= need - (Py_ssize_t)sizeof(uint64_t)) { /* its last word may be partial */
             PyErr_Format(PyExc_ValueError, "input %zd is shorter than n_words words", n_acquired);
             n_acquired++;
             goto done;
         }
         const int g = group ? group[n_acquired] : 0;
-        planes[next[g * N_SHIFTS + shift[n_acquired]]++] = (const uint64_t *)v->buf;
+        const Py_ssize_t at = next[g * N_SHIFTS + shift[n_acquired]]++;
+        planes[at] = (const uint64_t *)v->buf;
+        in_bytes[at] = v->len;
+        const Py_ssize_t whole = v->len / (Py_ssize_t)sizeof(uint64_t);
+        if (whole < min_words) min_words = whole;
     }
 
+    uint64_t zero_bits;
     Py_BEGIN_ALLOW_THREADS
-    run_all(KERNELS[mode][bits], planes, first, count, n_in, k0, k1, (uint64_t *)neg_view->buf,
-            has_zero ? (uint64_t *)zero_view.buf : NULL, n_words, pad);
+    zero_bits = run_all(KERNELS[mode][bits], planes, in_bytes, first, count, n_in, k0, k1,
+                        (uint64_t *)neg_view->buf, has_zero ? (uint64_t *)zero_view.buf : NULL,
+                        n_words, min_words, pad);
     Py_END_ALLOW_THREADS
 
-    result = Py_None;
-    Py_INCREF(result);
+    result = PyLong_FromUnsignedLongLong(zero_bits);
 done:
     for (Py_ssize_t j = 0; j < n_acquired; j++) PyBuffer_Release(&views[j]);
     PyMem_Free(views);
     PyMem_Free(planes);
+    PyMem_Free(in_bytes);
     PyMem_Free(pad);
     Py_XDECREF(seq);
     if (has_zero) PyBuffer_Release(&zero_view);
@@ -406,6 +561,101 @@ static PyObject *quorum(PyObject *self, PyObject *args) {
     PyBuffer_Release(&shift_view);
     PyBuffer_Release(&group_view);
     PyBuffer_Release(&neg_view);
+    return result;
+}
+
+/* The memory-side yardstick for the kernels above (election bench votes): the same buffers
+ * read once with nothing computed but a vector XOR, compiled here so that it gets the kernels'
+ * compiler flags and ISA clones. Sequential: buffer after buffer, one read stream at a time
+ * (what the hardware prefetchers serve best), two accumulators; interleaved: one cache line of
+ * every buffer per step with the kernels' prefetch, the kernels' access pattern. Both return
+ * the XOR of every word read (so that the loads cannot be elided, and a test can check it). */
+MULTIVERSION static uint64_t read_sequential(const uint64_t *const *in, const Py_ssize_t *words,
+                                             Py_ssize_t n_in) {
+    vec_t a = {0}, b = {0};
+    uint64_t rest = 0;
+    for (Py_ssize_t j = 0; j < n_in; j++) {
+        const uint64_t *p = in[j];
+        const Py_ssize_t n_pairs = words[j] / (2 * LANES) * (2 * LANES);
+        for (Py_ssize_t w = 0; w < n_pairs; w += 2 * LANES) {
+            vec_t x, y;
+            LOAD_VEC(x, p + w);
+            LOAD_VEC(y, p + w + LANES);
+            a ^= x;
+            b ^= y;
+        }
+        for (Py_ssize_t w = n_pairs; w < words[j]; w++) rest ^= p[w];
+    }
+    a ^= b;
+    for (int i = 0; i < LANES; i++) rest ^= a[i];
+    return rest;
+}
+
+MULTIVERSION static uint64_t read_interleaved(const uint64_t *const *in, Py_ssize_t n_in,
+                                              Py_ssize_t n_words) {
+    vec_t a[HALVES] = {{0}};
+    uint64_t rest = 0;
+    const Py_ssize_t n_steps = n_words / STEP;
+    for (Py_ssize_t w = 0; w < n_steps * STEP; w += STEP) {
+        PREFETCH_ALL()
+        for (Py_ssize_t j = 0; j < n_in; j++) {
+            const uint64_t *const *p = in + j;
+            LOAD_PLANE(x, 0)
+            FOR_H a[h] ^= x[h];
+        }
+    }
+    for (Py_ssize_t j = 0; j < n_in; j++)
+        for (Py_ssize_t w = n_steps * STEP; w < n_words; w++) rest ^= in[j][w];
+    FOR_H for (int i = 0; i < LANES; i++) rest ^= a[h][i];
+    return rest;
+}
+
+/* stream_read(inputs, interleaved) -> int: the XOR of the whole words (len // 8) of every
+ * input buffer, read as described above (GIL released); interleaved needs equal lengths. */
+static PyObject *stream_read(PyObject *self, PyObject *args) {
+    PyObject *inputs, *seq = NULL, *result = NULL;
+    Py_ssize_t n_in = 0, n_acquired = 0;
+    int interleaved;
+    Py_buffer *views = NULL;
+    const uint64_t **planes = NULL;
+    Py_ssize_t *words = NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Op", &inputs, &interleaved)) return NULL;
+    seq = PySequence_Fast(inputs, "inputs must be a sequence of buffers");
+    if (seq == NULL) return NULL;
+    n_in = PySequence_Fast_GET_SIZE(seq);
+    views = PyMem_Calloc((size_t)n_in + 1, sizeof(Py_buffer));
+    planes = PyMem_Calloc((size_t)n_in + 1, sizeof(uint64_t *));
+    words = PyMem_Calloc((size_t)n_in + 1, sizeof(Py_ssize_t));
+    if (views == NULL || planes == NULL || words == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; n_acquired < n_in; n_acquired++) {
+        Py_buffer *v = &views[n_acquired];
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, n_acquired), v,
+                               PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+        planes[n_acquired] = (const uint64_t *)v->buf;
+        words[n_acquired] = v->len / (Py_ssize_t)sizeof(uint64_t);
+        if (interleaved && words[n_acquired] != words[0]) {
+            PyErr_SetString(PyExc_ValueError, "interleaved reads need buffers of equal length");
+            n_acquired++;
+            goto done;
+        }
+    }
+    uint64_t x;
+    Py_BEGIN_ALLOW_THREADS
+    x = interleaved ? read_interleaved(planes, n_in, n_in ? words[0] : 0)
+                    : read_sequential(planes, words, n_in);
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromUnsignedLongLong(x);
+done:
+    for (Py_ssize_t j = 0; j < n_acquired; j++) PyBuffer_Release(&views[j]);
+    PyMem_Free(views);
+    PyMem_Free(planes);
+    PyMem_Free(words);
+    Py_DECREF(seq);
     return result;
 }
 
@@ -560,6 +810,25 @@ done:
     return result;
 }
 
+/* isa() -> str: the instruction set the kernels run with on this CPU (the clone the loader
+ * picks under multiversioning, else what the compiler was told). */
+static PyObject *isa(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+#if defined(__x86_64__) && !defined(ELECTION_NO_MULTIVERSION)
+    __builtin_cpu_init();
+    return PyUnicode_FromString(__builtin_cpu_supports("avx2") ? "avx2" : "sse2");
+#elif defined(__AVX512F__)
+    return PyUnicode_FromString("avx512f");
+#elif defined(__AVX2__)
+    return PyUnicode_FromString("avx2");
+#elif defined(__x86_64__)
+    return PyUnicode_FromString("sse2");
+#else
+    return PyUnicode_FromString("generic");
+#endif
+}
+
 static PyMethodDef methods[] = {
     {"count_indices", count_indices, METH_VARARGS,
      "count_indices(lists, planes): add 1 at every uint32 index into a bit-sliced counter."},
@@ -567,6 +836,10 @@ static PyMethodDef methods[] = {
      "mask_to_indices(mask, out, length) -> count: set-bit positions < length into uint32 out."},
     {"indices_to_mask", indices_to_mask, METH_VARARGS,
      "indices_to_mask(indices, mask): set the bits listed by uint32 indices in a uint8 plane."},
+    {"isa", isa, METH_NOARGS, "isa() -> str: the vector instruction set the kernels use here."},
+    {"stream_read", stream_read, METH_VARARGS,
+     "stream_read(inputs, interleaved) -> int: XOR of the whole words of every input buffer, "
+     "read buffer after buffer or one cache line of each per step (a bandwidth yardstick)."},
     {"threshold", threshold, METH_VARARGS,
      "threshold(inputs, shifts, k, neg, zero, n_words): neg = (T > k), zero = (T == k) for "
      "T = sum_i 2**shifts[i] * inputs[i], bit-sliced over uint64 words."},

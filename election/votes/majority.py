@@ -15,9 +15,12 @@ even m only, 0 iff N = m/2. :func:`election.votes.circuit.threshold_form` states
 Two executors compute the same threshold, bit-identically:
 
 - ``native``: the C kernel ``election.votes._planes`` keeps the bit-sliced counter in vector
-  registers, so each vote plane is read once and the kernel runs near memory bandwidth; the
-  zero index lists of sparse votes are first summed into a few counter planes (weights 1, 2,
-  4, ...) instead of one zero plane per vote;
+  registers, one 64-byte cache line of every plane per step, so each vote plane is read once
+  and the outputs are written once; it also counts the zero output's set bits in that pass
+  (the count picks the result's zero encoding, so the plane is not read again). ``election
+  bench votes`` reports its GB/s as a fraction of a plain streaming read of the same buffers
+  in the same run (BENCHMARKS.md). The zero index lists of sparse votes are first summed into
+  a few counter planes (weights 1, 2, 4, ...) instead of one zero plane per vote;
 - ``numpy``: :mod:`election.votes.circuit` compiles the threshold to a gate program replayed with
   one ufunc call per gate on chunks of ``CHUNK_WORDS`` words (the counter stays in L2).
 
@@ -145,19 +148,25 @@ def _run_native(
     inputs: list[np.ndarray],
     neg: np.ndarray,
     zero: np.ndarray,
-) -> None:
-    """The form's neg and zero planes over (W,) uint64 planes in C, fused (GIL released)."""
+) -> int:
+    """The form's neg and zero planes over (W,) uint64 planes in C, fused (GIL released).
+
+    Returns the number of set bits written to ``zero`` (counted in the same pass; 0 when the
+    form writes no zero plane).
+    """
     assert native.planes is not None
     if isinstance(form, QuorumForm):
-        native.planes.quorum(
-            inputs, bytes(shifts), bytes(groups), form.m, form.q, neg, zero, neg.size
+        return int(
+            native.planes.quorum(
+                inputs, bytes(shifts), bytes(groups), form.m, form.q, neg, zero, neg.size
+            )
         )
-    elif form.k_lo is not None:
-        out_zero = zero if form.writes_zero else None
-        native.planes.band(inputs, bytes(shifts), form.k_lo, form.k, neg, out_zero, neg.size)
-    else:
-        out_zero = zero if form.writes_zero else None
-        native.planes.threshold(inputs, bytes(shifts), form.k, neg, out_zero, neg.size)
+    out_zero = zero if form.writes_zero else None
+    if form.k_lo is not None:
+        return int(
+            native.planes.band(inputs, bytes(shifts), form.k_lo, form.k, neg, out_zero, neg.size)
+        )
+    return int(native.planes.threshold(inputs, bytes(shifts), form.k, neg, out_zero, neg.size))
 
 
 def _run_numpy(
@@ -221,33 +230,51 @@ def majority(
         planes, shifts, groups = _plane_inputs(present), form.shifts, ()
 
     out_neg = np.empty(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64
-    out_zero = np.zeros(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64, stays 0 if unwritten
+    # (ceil(d/64),) uint64: written in full by either executor when the form writes zero, else
+    # never read (_result takes zero_count = 0 and the NONE encoding). No np.zeros: its memset
+    # would be one more pass over the output.
+    out_zero = np.empty(n_words, dtype=np.uint64)
     full = nb // 8  # words wholly inside the sign planes; the last partial word is padded
     parts = [(0, slice(0, full))] if full else []
     if full < n_words:
         parts.append((1, slice(full, n_words)))
+    zero_bits = 0  # set bits the native kernel wrote to out_zero, all words
     for part, at in parts:
         inputs = [p[part] for p in planes]
         if use == "native":
-            _run_native(form, shifts, groups, inputs, out_neg[at], out_zero[at])
+            zero_bits += _run_native(form, shifts, groups, inputs, out_neg[at], out_zero[at])
         else:
             _run_numpy(form, inputs, out_neg[at], out_zero[at])
-    return _result(d, out_neg, out_zero, _writes_zero(form))
+    return _result(d, out_neg, out_zero, _writes_zero(form), zero_bits if use == "native" else None)
 
 
 def _writes_zero(form: ThresholdForm | QuorumForm) -> bool:
     return True if isinstance(form, QuorumForm) else form.writes_zero
 
 
-def _result(d: int, out_neg: np.ndarray, out_zero: np.ndarray, writes_zero: bool) -> PackedVote:
-    """Pack the (W,) uint64 output planes as a vote; padding bits of the zero plane cleared."""
+def _result(
+    d: int, out_neg: np.ndarray, out_zero: np.ndarray, writes_zero: bool, zero_bits: int | None
+) -> PackedVote:
+    """Pack the (W,) uint64 output planes as a vote; padding bits of the zero plane cleared.
+
+    ``zero_bits``: the set bits of every word of ``out_zero`` as the native kernel counted
+    them (padding coordinates past d included), or None to count here.
+    """
     nb = sign_nbytes(d)
     sign_bits = out_neg.view(np.uint8)[:nb]  # (ceil(d/8),) uint8
     sign_bits.flags.writeable = False
     zero_bytes = out_zero.view(np.uint8)[:nb]  # (ceil(d/8),) uint8
-    if writes_zero and d % 8:
-        zero_bytes[-1] &= (1 << (d % 8)) - 1  # bands may mark padding coordinates zero
-    zero_count = int(np.bitwise_count(zero_bytes).sum(dtype=np.int64)) if writes_zero else 0
+    if not writes_zero:
+        zero_count = 0
+    elif zero_bits is None:
+        if d % 8:
+            zero_bytes[-1] &= (1 << (d % 8)) - 1  # bands may mark padding coordinates zero
+        zero_count = int(np.bitwise_count(zero_bytes).sum(dtype=np.int64))
+    else:
+        used = d - 64 * (out_zero.size - 1)  # coordinates in the last word, 1..64
+        zero_count = zero_bits - (int(out_zero[-1]) >> used).bit_count()
+        if d % 8:
+            zero_bytes[-1] &= (1 << (d % 8)) - 1  # bands may mark padding coordinates zero
     kind, data = choose_zero_encoding(d, zero_bytes, zero_count)
     data.flags.writeable = False
     return PackedVote(length=d, sign_bits=sign_bits, zero_kind=kind, zero_data=data)

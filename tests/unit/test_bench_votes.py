@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from election.votes.majority import resolve_executor
+from election.votes.majority import NATIVE_AVAILABLE, resolve_executor
 from election_cli import main as cli
 
 
@@ -33,6 +33,25 @@ def test_bench_votes_prints_one_json_object_with_matching_results(
     timed = ("majority_ms", "numpy_executor_ms", "naive_ms", "quorum_ms", "quorum_numpy_ms")
     for key in (*timed, "gbytes_per_s", "speedup_vs_naive", "quorum_vs_plain"):
         assert result[key] > 0
+    assert len(result["load_average"]) == 2
+    if not NATIVE_AVAILABLE:  # the yardstick is the native module's stream_read
+        assert result["read_executor"] is None
+        return
+    assert result["read_executor"] == "native" and result["read_result_checked"] is True
+    assert result["kernel_isa"] in {"avx2", "sse2", "avx512f", "generic"}
+    reads = ("read_sequential_gbytes_per_s", "read_interleaved_gbytes_per_s")
+    for key in (
+        *reads,
+        "fraction_of_read",
+        "quorum_fraction_of_read",
+        "cpu_fraction_of_read_median",
+    ):
+        assert result[key] > 0
+    best_read = max(result[k] for k in reads)
+    # the fraction is the majority's GB/s over the faster read of the same run (rounding aside)
+    assert result["fraction_of_read"] == pytest.approx(
+        result["gbytes_per_s"] / best_read, rel=0.01, abs=2e-3
+    )
 
 
 @pytest.mark.parametrize(
