@@ -141,27 +141,32 @@ def run_grid(
         return result
     context = multiprocessing.get_context(START_METHOD)
     workers = max(1, min(jobs, len(todo)))
+    queue = list(todo.items())
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
         pending: dict[Future[dict[str, Any]], str] = {}
-        for key, cell in todo.items():
+
+        def submit_next() -> None:
+            # at most `workers` cells are handed out: an interrupt leaves none queued behind
+            # the running ones (they are cancelled by not being submitted)
+            key, cell = queue.pop(0)
             assert cell.config is not None
             payload = cell.config.to_json_dict()
             pending[pool.submit(run_cell, str(grid_dir), key, cell.index, payload)] = key
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    key = pending.pop(future)
-                    record = _outcome(future, key, todo[key])
-                    result.records[key] = record
-                    result.ran += 1
-                    result.failed += record["status"] == "failed"
-                    if on_record is not None:
-                        on_record(record, result)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+
+        while queue and len(pending) < workers:
+            submit_next()
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key = pending.pop(future)
+                record = _outcome(future, key, todo[key])
+                result.records[key] = record
+                result.ran += 1
+                result.failed += record["status"] == "failed"
+                if on_record is not None:
+                    on_record(record, result)
+                if queue:
+                    submit_next()
     return result
 
 
@@ -202,7 +207,10 @@ class GridProgress:
             final = record["final"]
             value = "-" if final is None else f"{final:.4f}"
             what = f"{record['metric']} {value} in {record['wall_s']:.1f}s"
-
+        if record.get("warnings"):
+            count = len(record["warnings"])
+            what += f" ({count} warning{'s' if count > 1 else ''}: {CELLS_DIR}/{record['key']}/"
+            what += f"{STDERR_FILE})"
         self._line(
             f"{done}/{self.total} cells ({run.failed} failed) {elapsed:.0f}s elapsed, "
             f"eta {_clock(eta)} | {label}: {what}"

@@ -107,35 +107,41 @@ def _plane_inputs(present: list[PackedVote]) -> list[tuple[np.ndarray, np.ndarra
 
 def _native_inputs(
     present: list[PackedVote], form: ThresholdForm | QuorumForm, n_words: int
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[int, ...], tuple[int, ...]]:
+) -> tuple[list[np.ndarray], tuple[int, ...], tuple[int, ...]]:
     """Planes, their weight shifts and their counter groups for the native kernel.
 
-    The same T (threshold form) or the same N and Z (quorum form, groups 0 and 1) as ``form``.
-    Sparse votes (zero index lists) do not get one 1-bit zero plane each: their lists are
-    summed into a bit-sliced counter of c = bit_length(#sparse) planes of weights 1, 2, 4, ...
-    (``count_indices``), so the kernel reads c planes instead of #sparse.
+    The planes go in as they are, (ceil(d/8),) uint8 (the kernel reads their partial last word
+    as zero-padded; nothing is copied or split). The same T (threshold form) or the same N and
+    Z (quorum form, groups 0 and 1) as ``form``. Sparse votes (zero index lists) do not get one
+    1-bit zero plane each: their lists are summed into a bit-sliced counter of
+    c = bit_length(#sparse) planes of weights 1, 2, 4, ... (``count_indices``), so the kernel
+    reads c planes instead of #sparse.
     """
     assert native.planes is not None
     groups = form.groups if isinstance(form, QuorumForm) else (0,) * len(form.shifts)
     sparse = [v for v in present if v.zero_kind == ZeroKind.INDICES]
     if len(sparse) < 2 or len(sparse).bit_length() > native.planes.MAX_SHIFT + 1:
-        return _plane_inputs(present), form.shifts, groups
+        planes = []  # threshold_form's order: every sign plane, then its zero plane if any
+        for v in present:
+            planes.append(v.sign_bits)  # (ceil(d/8),) uint8
+            if (z := v.zero_mask()) is not None:
+                planes.append(z)  # (ceil(d/8),) uint8
+        return planes, form.shifts, groups
     sign_shift = form.shifts[0]  # the same for every sign plane
     zero_group = 1 if isinstance(form, QuorumForm) else 0
     planes, shifts, groups_out = [], [], []
     for v in present:
-        planes.append(_words(v.sign_bits))
+        planes.append(v.sign_bits)
         shifts.append(sign_shift)
         groups_out.append(0)
         if v.zero_kind == ZeroKind.MASK:
-            planes.append(_words(v.zero_data))
+            planes.append(v.zero_data)
             shifts.append(0)
             groups_out.append(zero_group)
     counter = np.zeros((len(sparse).bit_length(), n_words), dtype=np.uint64)  # (c, W) uint64
     native.planes.count_indices([v.zero_data for v in sparse], list(counter))
-    nb = sign_nbytes(present[0].length)
     for i, plane in enumerate(counter):
-        planes.append(_words(plane.view(np.uint8)[:nb]))
+        planes.append(plane)  # (W,) uint64
         shifts.append(i)
         groups_out.append(zero_group)
     return planes, tuple(shifts), tuple(groups_out)
@@ -149,7 +155,7 @@ def _run_native(
     neg: np.ndarray,
     zero: np.ndarray,
 ) -> int:
-    """The form's neg and zero planes over (W,) uint64 planes in C, fused (GIL released).
+    """The form's neg and zero planes over every word of the planes in C (GIL released).
 
     Returns the number of set bits written to ``zero`` (counted in the same pass; 0 when the
     form writes no zero plane).
@@ -224,28 +230,23 @@ def majority(
     nb = sign_nbytes(d)
     n_words = (nb + 7) // 8
     form = _form(present, None if quorum is None else int(quorum))
-    if use == "native":
-        planes, shifts, groups = _native_inputs(present, form, n_words)
-    else:
-        planes, shifts, groups = _plane_inputs(present), form.shifts, ()
-
     out_neg = np.empty(n_words, dtype=np.uint64)  # (ceil(d/64),) uint64
     # (ceil(d/64),) uint64: written in full by either executor when the form writes zero, else
     # never read (_result takes zero_count = 0 and the NONE encoding). No np.zeros: its memset
     # would be one more pass over the output.
     out_zero = np.empty(n_words, dtype=np.uint64)
+    if use == "native":  # one call over every word; it counts the zero plane's bits too
+        inputs, shifts, groups = _native_inputs(present, form, n_words)
+        zero_bits = _run_native(form, shifts, groups, inputs, out_neg, out_zero)
+        return _result(d, out_neg, out_zero, _writes_zero(form), zero_bits)
+    planes = _plane_inputs(present)
     full = nb // 8  # words wholly inside the sign planes; the last partial word is padded
     parts = [(0, slice(0, full))] if full else []
     if full < n_words:
         parts.append((1, slice(full, n_words)))
-    zero_bits = 0  # set bits the native kernel wrote to out_zero, all words
     for part, at in parts:
-        inputs = [p[part] for p in planes]
-        if use == "native":
-            zero_bits += _run_native(form, shifts, groups, inputs, out_neg[at], out_zero[at])
-        else:
-            _run_numpy(form, inputs, out_neg[at], out_zero[at])
-    return _result(d, out_neg, out_zero, _writes_zero(form), zero_bits if use == "native" else None)
+        _run_numpy(form, [p[part] for p in planes], out_neg[at], out_zero[at])
+    return _result(d, out_neg, out_zero, _writes_zero(form), None)
 
 
 def _writes_zero(form: ThresholdForm | QuorumForm) -> bool:

@@ -20,6 +20,7 @@ const JOIN_SECRET = process.env.JOIN_SECRET || "";
 const MAX_MESSAGE = 8 * 1024 * 1024; // the proto's stated gRPC message limit
 const CHUNK = 4 * 1024 * 1024; // data per message
 const RPC_DEADLINE_MS = 120000;
+const MAX_POLLS = 4; // GetUpdate long polls per round before giving up
 
 const pkg = protoLoader.loadSync(process.env.PROTO, {
   keepCase: true, longs: Number, enums: String, defaults: true,
@@ -52,6 +53,16 @@ function serverStream(method, request) {
     call.on("error", reject);
     call.on("end", () => resolve(chunks));
   });
+}
+
+// A long poll that reaches its deadline is asked again, as a worker does (--round-timeout):
+// on a loaded machine a round may wait longer than one deadline for slow workers to start.
+async function longPoll(request) {
+  for (let poll = 1; ; poll++) {
+    try { return await serverStream("GetUpdate", request); } catch (err) {
+      if (err.code !== grpc.status.DEADLINE_EXCEEDED || poll >= MAX_POLLS) throw err;
+    }
+  }
 }
 
 function reassemble(chunks) {
@@ -230,7 +241,7 @@ async function main() {
       check(Number(sent.ack.round) === round, "ack names the round");
     }
     if (round === total - 1) break;
-    const update = reassemble(await serverStream("GetUpdate", { run_id: cred.run_id, round, slot: cred.slot, token: cred.token }));
+    const update = reassemble(await longPoll({ run_id: cred.run_id, round, slot: cred.slot, token: cred.token }));
     result.update_counts.push(decodeUpdate(update, d));
     const snap = await snapshot(cred, d);
     if (snap.round === round + 1) check(snap.digest === update.header.digest, `digest after round ${round}`);
@@ -244,7 +255,7 @@ async function main() {
   }
   const final = await snapshot(cred, d);
   check(final.digest === status.digest && final.round === total, "final snapshot = GetStatus digest");
-  const last = reassemble(await serverStream("GetUpdate", { run_id: cred.run_id, round: total - 1, slot: cred.slot, token: cred.token }));
+  const last = reassemble(await longPoll({ run_id: cred.run_id, round: total - 1, slot: cred.slot, token: cred.token }));
   check(last.header.digest === final.digest, "the last update's digest is the final model's");
   result.update_counts.push(decodeUpdate(last, d));
   result.final_digest = final.digest;

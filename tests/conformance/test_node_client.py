@@ -22,8 +22,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from election.training.setup import build_code
 from master.cluster import REPO_ROOT, LocalCluster
 from tests.integration.grpc_helpers import reference_sha, small_config
 
@@ -131,6 +133,8 @@ def test_a_node_client_from_the_proto_alone_trains_the_in_process_model(tmp_path
     assert sum(result["kinds"].values()) == STEPS  # a vote every round, each accepted
     assert result["snapshots_verified"] == STEPS - 1  # resynced and verified after every round
     assert len(result["update_counts"]) == STEPS
+    row = np.asarray(build_code(cfg).matrix)[byzantine]  # JoinResponse.partitions: G's row
+    assert result["partitions"] == [int(i) for i in np.flatnonzero(row)]
     assert result["tensors"][-1] == "optimizer/velocity"
     assert all(name.startswith("param/") for name in result["tensors"][:-1])
     assert summary["abstentions"] == 0 and summary["rejected"] == {"unauthenticated": 2}

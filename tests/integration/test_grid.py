@@ -146,3 +146,27 @@ def test_a_failing_cell_is_recorded_and_the_others_run(tmp_path: Path) -> None:
     assert rows[2]["error"].startswith("byzantine_select='0,1' must name exactly b=1")
     assert "election: cell 2 failed: byzantine_select='0,1'" in stderr
     assert "skipping cell 1 (byzantine_select=random, n=1)" in stderr
+
+
+def test_ctrl_c_stops_the_running_cell_and_keeps_the_finished_one(tmp_path: Path) -> None:
+    spec = tmp_path / "grid.json"
+    base = BASE | {"steps": 400, "eval_every": 200}  # long enough to be interrupted mid-cell
+    spec.write_text(json.dumps({"name": "int", "base": base, "axes": {"seed": [0, 1]}}))
+    out = tmp_path / "grid"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "election", "grid", str(spec), "--out", str(out), "--jobs", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's
+    )
+    deadline = time.monotonic() + KILL_WAIT_S
+    while not _records(out) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends: the grid and its worker
+    _, stderr = run.communicate(timeout=RUN_TIMEOUT_S)
+    assert run.returncode == 130, stderr
+    assert stderr.rstrip().endswith("election: interrupted")
+    assert len(_records(out)) == 1  # the second cell was stopped, not finished, nor queued

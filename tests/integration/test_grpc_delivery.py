@@ -1,8 +1,11 @@
 """A delivery counts only once the update was written to a live stream (real master, port 0).
 
-Slot 0's long polls of the last round are abandoned: cancelled while they wait, just before
-the round closes. The master must keep
-lingering until slot 0 really fetches the update, and then stop with ``all_fetched: true``.
+Slot 0's long polls of the last round are abandoned: opened in waves while the other slots'
+votes are in, all cancelled, and slot 0's own vote closes the round right after. A server that
+keeps waiting for a cancelled poll and counts the update as delivered once it exists (the
+thread-pool server did: its poll re-checked the call only every second) would then log
+``all_fetched: true`` and exit. The master must keep lingering until slot 0 really fetches the
+update, and then stop with ``all_fetched: true``.
 """
 
 from __future__ import annotations
@@ -20,12 +23,20 @@ from wire.messages import Credentials, JoinClaim, UpdateQuery, Vote
 from worker.client import MasterClient
 
 STEPS, LINGER_S = 2, 30.0
-ABANDONED_POLLS = 30
+POLL_WAVES_S = (0.6, 0.3, 0.1)  # polls opened this long before they are all cancelled
+POLLS_PER_WAVE = 10
 STILL_LINGERING_S = 2.0  # the master must still wait this long after the other slots fetched
 
 
-def vote_all(live: LiveMaster, clients: list[MasterClient], creds: list[Credentials], r: int):  # type: ignore[no-untyped-def]
-    for slot, (client, cred) in enumerate(zip(clients, creds, strict=True)):
+def vote_all(  # type: ignore[no-untyped-def]
+    live: LiveMaster,
+    clients: list[MasterClient],
+    creds: list[Credentials],
+    r: int,
+    slots: range | None = None,
+):
+    for slot in slots if slots is not None else range(len(clients)):
+        client, cred = clients[slot], creds[slot]
         values = np.where(np.arange(live.service.dim) % (slot + 2) == 0, -1, 1).astype(np.int8)
         client.submit(Vote(cred, r, pack_ternary(values)))
 
@@ -51,12 +62,14 @@ def test_an_abandoned_final_poll_is_not_a_delivery_and_the_master_lingers(tmp_pa
         last = STEPS - 1
         stub = live.stub()
         query = serde.update_query_to_proto(UpdateQuery(creds[0], last))
-        polls = [stub.GetUpdate(query, timeout=30.0) for _ in range(ABANDONED_POLLS)]
-        time.sleep(0.3)  # long polls of the last round, waiting ...
+        vote_all(live, clients, creds, last, range(1, cfg.n))  # all but slot 0's vote
+        polls = []
+        for wave, next_wave in zip(POLL_WAVES_S, (*POLL_WAVES_S[1:], 0.0), strict=True):
+            polls += [stub.GetUpdate(query, timeout=30.0) for _ in range(POLLS_PER_WAVE)]
+            time.sleep(wave - next_wave)  # long polls of the last round, waiting ...
         for poll in polls:
             poll.cancel()  # ... abandoned while they wait
-        time.sleep(0.3)
-        vote_all(live, clients, creds, last)  # the last round closes right after
+        vote_all(live, clients, creds, last, range(1))  # the last round closes right after
         digests = {fetch(live, clients[s], creds[s], last) for s in range(1, cfg.n)}
         time.sleep(STILL_LINGERING_S)
         assert not live.events("finished"), "the master stopped before slot 0 had the update"

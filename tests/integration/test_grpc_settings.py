@@ -16,6 +16,7 @@ import pytest
 from election_cli.main import main
 from master.cluster import REPO_ROOT
 
+REFUSE_WITHIN_S = 60  # a refused setting stops the process at once (imports take a few s)
 MASTER_BAD = [
     ["--port", "99999"],
     ["--port", "-1"],
@@ -83,13 +84,18 @@ def test_environment_variables_are_validated_like_flags(
 
 
 def test_port_out_of_range_stops_a_real_master_process_at_once(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "master", "--port", "99999", "--steps", "1", "--quiet"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # --open-join: nothing else stops this master, so without the check it would serve
+    args = ["--port", "99999", "--steps", "1", "--quiet", "--open-join"]
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "master", *args],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=REFUSE_WITHIN_S,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the master served instead of refusing --port 99999: {exc.stderr!r:.300}")
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines() == [
         "election: error: --port='99999' is not a valid value: a port must be in [0, 65535]"

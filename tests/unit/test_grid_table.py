@@ -170,3 +170,26 @@ def test_tables_and_plots_are_written(tmp_path: Path) -> None:
         "heatmap-attack-b-deterministic.png", "heatmap-worst.png", "frontier.png",
     }  # fmt: skip
     assert all((tmp_path / n).stat().st_size > 1000 for n in names)
+
+
+def test_progress_lines_count_the_whole_grid() -> None:
+    import io
+
+    from election.grid.runner import GridProgress, GridRun
+
+    stream = io.StringIO()
+    bar = GridProgress("g", 10, stream=stream)
+    bar.begin(resumed=4, to_run=6, jobs=2)
+    run = GridRun(resumed=4, ran=1, failed=1)
+    bar.update({"status": "failed", "error": "attack 'm' needs the round"}, run, "cell 5 (b=1)")
+    run.ran = 2
+    ok = _record("k" * 16, 6, final=0.875) | {"warnings": ["election: warning: code ..."]}
+    bar.update(ok, run, "cell 6 (b=2)")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "grid g: 10 cells: 4 finished earlier, 6 to run on 2 processes"
+    assert lines[1].startswith("grid g: 5/10 cells (1 failed) ")
+    assert lines[1].endswith("| cell 5 (b=1): FAILED: attack 'm' needs the round")
+    assert lines[2].startswith("grid g: 6/10 cells (1 failed) ") and " eta " in lines[2]
+    assert lines[2].endswith(
+        f"| cell 6 (b=2): accuracy 0.8750 in 1.0s (1 warning: cells/{'k' * 16}/stderr.txt)"
+    )
