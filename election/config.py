@@ -24,7 +24,11 @@ from election.errors import ConfigError
 
 SCHEMES = ("majority", "signed-sum", "sign-of-sum", "median", "sgd")
 SIGN_SCHEMES = ("majority", "signed-sum")  # schemes the audit compares with mu (partition signs)
-DECODERS = ("plain", "quorum")  # election/votes/decoders.py
+DECODERS = ("auto", "plain", "quorum")  # election/votes/decoders.py
+# auto = quorum for the codes with a proven tolerance guarantee, plain otherwise (the uncoded
+# SignSGD-MV baseline, Bernoulli codes, the paper's own matrix, matrices from files):
+# docs/codes.md "Which decoder"
+QUORUM_BY_DEFAULT = ("deterministic", "ternary")
 # plus file:PATH; "paper-r3.8" is main.py's n = 5 matrix (docs/paper.md)
 CODES = ("uncoded", "bernoulli", "deterministic", "ternary", "paper-r3.8")
 OPTIMIZERS = ("master-momentum", "partition-momentum")
@@ -66,8 +70,9 @@ class TrainConfig:
     recompute: bool = False  # recompute every assigned partition per worker, as the paper's main.py
     augment: bool = False  # CIFAR-10: random crop (pad 4) + flip per training sample (main.py)
     # master's decoder (majority scheme): plain = the paper's sign(sum_j E_j); quorum = output
-    # s = sign(sum_j E_j) only if at least q votes equal s, else 0 (docs/codes.md "Zero signs")
-    decoder: str = "plain"
+    # s = sign(sum_j E_j) only if at least q votes equal s, else 0 (docs/codes.md "Zero signs");
+    # auto = quorum for deterministic and ternary codes, plain otherwise
+    decoder: str = "auto"
     quorum: int = 0  # q of the quorum decoder; 0 = b + 1 (dead coordinates can never move)
     audit: bool = False  # in-process: count coordinates where the update differs from mu
     # --- optimisation ---
@@ -149,7 +154,7 @@ class TrainConfig:
         _require(self.decoder in DECODERS, "decoder", self.decoder, f"must be one of {DECODERS}")
         _require(0 <= self.quorum <= self.n, "quorum", self.quorum, f"must be in [0, n = {self.n}]")
         _require(
-            self.decoder == "plain" or self.scheme == "majority",
+            self.decoder != "quorum" or self.scheme == "majority",
             "decoder",
             self.decoder,
             f"applies to scheme majority only (scheme is {self.scheme!r}); use decoder plain",
@@ -170,9 +175,17 @@ class TrainConfig:
     @property
     def quorum_q(self) -> int | None:
         """The q the master's majority uses: None for the plain rule, else quorum or b + 1."""
-        if self.decoder == "plain":
+        if self.effective_decoder == "plain":
             return None
         return self.quorum if self.quorum else self.b + 1
+
+    @property
+    def effective_decoder(self) -> str:
+        """plain or quorum: ``decoder`` with auto resolved (quorum for QUORUM_BY_DEFAULT codes)."""
+        if self.decoder != "auto":
+            return self.decoder
+        coded = self.scheme == "majority" and self.code in QUORUM_BY_DEFAULT
+        return "quorum" if coded else "plain"
 
     def to_json_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -75,7 +75,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--decoder",
         choices=DECODERS,
         help="master's rule: plain = sign(sum of votes) (the paper); quorum = s only if >= q "
-        "votes equal s, else 0",
+        "votes equal s, else 0; auto (default) = quorum for deterministic and ternary codes",
     )
     g.add_argument("--quorum", type=int, help="q of the quorum decoder (default 0 = b + 1)")
     g.add_argument(

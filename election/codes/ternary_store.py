@@ -8,7 +8,8 @@ Each record: the rows, ones(G), the proven lower bound, the method ("optimal" = 
 :mod:`election.codes.design` with ``ternary=True`` proved it, or a cheap bound matches; "ilp" =
 best incumbent of a time-limited ILP; "constructed" = the union-of-blocks family of
 :mod:`election.codes.ternary_blocks`), the blocks, how it was verified ("exhaustive" over all
-3^n patterns for n <= 13, else "block-count") and the movable-tie fraction under q = b + 1.
+3^n patterns for n <= 13, else "block-count", or "analytic" for the b = 0 identity) and the
+movable-tie fraction under q = b + 1.
 Regenerate with ``election codes design --ternary --all --write``.
 """
 
@@ -68,6 +69,27 @@ def _trivial(n: int, b: int) -> np.ndarray | None:
     return None
 
 
+def _verify(
+    matrix: np.ndarray, blocks: list[list[int]] | None, n: int, b: int
+) -> tuple[bool, float, str]:
+    """(ternary-perfect, movable-tie fraction under q = b + 1, how it was verified).
+
+    Exhaustive over 3^n patterns up to MAX_TERNARY_N, else the exact block count; the identity
+    with b = 0 beyond that is analytic: A(u) = |sum_i u_i| >= 1 whenever mu != 0, and with no
+    attacker nothing moves.
+    """
+    if n <= MAX_TERNARY_N:
+        check = verify_ternary(matrix, b, b + 1)
+    elif blocks is not None:
+        check = verify_union_blocks(matrix, blocks, b, b + 1)
+    elif b == 0 and np.array_equal(matrix, np.eye(n, dtype=matrix.dtype)):
+        return True, 0.0, "analytic"
+    else:
+        raise CodeError(f"n={n}, b={b}: no block structure to verify with")
+    kind = "exhaustive" if n <= MAX_TERNARY_N else "block-count"
+    return check.ternary_perfect, check.movable_tie_fraction, kind
+
+
 def design_ternary_entry(
     n: int, b: int, *, ilp_seconds: float = ILP_SECONDS, log: Any = None
 ) -> dict[str, Any]:
@@ -92,13 +114,10 @@ def design_ternary_entry(
             blocks = [list(block) for block in built.blocks]
     assert matrix is not None
     ones = int(matrix.sum())
-    if n <= MAX_TERNARY_N:
-        check, verified = verify_ternary(matrix, b, b + 1), "exhaustive"
-    elif blocks is not None:
-        check, verified = verify_union_blocks(matrix, blocks, b, b + 1), "block-count"
-    else:
-        raise CodeError(f"n={n}, b={b}: no block structure to verify with")
-    if not check.ternary_perfect:
+    if n > MAX_TERNARY_N and blocks is None and matrix.all():
+        blocks = [list(range(n))]  # the all-ones code is the union of one block
+    perfect, movable, verified = _verify(matrix, blocks, n, b)
+    if not perfect:
         raise CodeError(f"internal error: ternary code for n={n}, b={b} fails verification")
     entry = {
         "n": n,
@@ -110,7 +129,7 @@ def design_ternary_entry(
         "method": "optimal" if ones == bound else method,
         "verified": verified,
         "blocks": blocks,
-        "movable_tie_fraction": check.movable_tie_fraction,
+        "movable_tie_fraction": movable,
         "rows": ["".join(str(int(v)) for v in row) for row in matrix],
         "ilp_status": status,
         "seconds": round(time.perf_counter() - started, 2),

@@ -1,6 +1,6 @@
 """Small dense models: an MLP for the 8x8 digits and a small CNN for Fashion-MNIST.
 
-MLP: ``x -> flatten -> Linear(d, 64) -> ReLU -> Linear(64, K)`` (4,810 parameters for digits).
+MLP: ``x -> flatten -> Linear(d, 64) -> tanh -> Linear(64, K)`` (4,810 parameters for digits).
 CNN: ``conv5x5(32) -> ReLU -> maxpool2 -> conv5x5(64) -> ReLU -> maxpool2 -> flatten ->
 Linear(128) -> ReLU -> Linear(K)``; on 1x28x28 inputs the feature map is 64x4x4 and the
 model has 184,586 parameters for 10 classes.
@@ -30,7 +30,7 @@ class MLP(nn.Module):
         self.net = nn.Sequential(
             nn.Flatten(),
             nn.Linear(input_dim, hidden),
-            nn.Tanh(),  # smooth: no exactly-zero gradients, unlike ReLU's dead units
+            nn.Tanh(),  # smooth, but a unit saturated to exactly +-1 in float32 has gradient 0
             nn.Linear(hidden, num_classes),
         )
 

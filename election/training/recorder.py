@@ -88,7 +88,7 @@ class RunRecorder:
             "wall_s": round(self.wall_s, 3),
             "transport": self.setup.cfg.transport,
             "scheme": self.setup.cfg.scheme,
-            "decoder": self.setup.cfg.decoder,
+            "decoder": self.setup.cfg.effective_decoder,  # auto resolved
             "quorum": self.setup.cfg.quorum_q,  # None = the plain rule
             "code": self.setup.code.kind,
             "redundancy": self.setup.code.redundancy,

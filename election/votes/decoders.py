@@ -3,6 +3,8 @@
 - ``plain`` (the paper's rule, Sohn et al. 2020, section 2): out = sign(sum_j E_j).
 - ``quorum`` (docs/codes.md, "Zero signs"): s = sign(sum_j E_j) is output only when at least q
   votes equal s, else 0; q defaults to b + 1.
+- ``auto`` (the default of TrainConfig): quorum for the deterministic and ternary codes, plain
+  for the rest (TrainConfig.effective_decoder).
 
 Why the quorum. Partition signs of real gradients have exact zeros (dead ReLU or saturated
 units, sparse one-hot features). Where every partition sign is 0 every honest vote is 0, so
@@ -20,13 +22,15 @@ from __future__ import annotations
 from election.config import DECODERS
 from election.errors import ConfigError
 
-__all__ = ["DECODERS", "resolve_quorum"]
+__all__ = ["DECODERS", "RULES", "resolve_quorum"]
+
+RULES = tuple(d for d in DECODERS if d != "auto")  # the two rules themselves
 
 
 def resolve_quorum(decoder: str, quorum: int, b: int) -> int | None:
     """The q to pass to ``majority``: None for plain; ``quorum`` or, when it is 0, b + 1."""
-    if decoder not in DECODERS:
-        raise ConfigError(f"decoder={decoder!r} must be one of {', '.join(DECODERS)}")
+    if decoder not in RULES:
+        raise ConfigError(f"decoder={decoder!r} must be one of {', '.join(RULES)}")
     if quorum < 0:
         raise ConfigError(f"quorum={quorum!r} must be >= 0 (0 = b + 1)")
     if decoder == "plain":

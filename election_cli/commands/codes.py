@@ -28,7 +28,7 @@ from election.codes.matrix import load_matrix
 from election.codes.store import SHIPPED_NS, shipped_entry, write_shipped
 from election.codes.ternary import verify_ternary
 from election.errors import CodeError
-from election.votes.decoders import DECODERS, resolve_quorum
+from election.votes.decoders import RULES, resolve_quorum
 from election_cli.commands import codes_ternary
 
 
@@ -308,7 +308,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check every u in {-1, 0, +1}^n: exact_nonzero, dead_fixed, never_opposite, ties",
     )
-    check.add_argument("--decoder", choices=DECODERS, help="with --ternary (default plain)")
+    check.add_argument("--decoder", choices=RULES, help="with --ternary (default plain)")
     check.add_argument("--quorum", type=int, help="q of the quorum decoder (default b + 1)")
     common(check)
     check.set_defaults(func=cmd_verify)

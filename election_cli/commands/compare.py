@@ -26,6 +26,10 @@ LINEUP: dict[str, tuple[str, dict[str, Any]]] = {
     "deterministic": ("Deterministic code under attack", {"code": "deterministic"}),
     # the decoders (docs/codes.md, "Zero signs"): shipped {-1,+1} codes vs ternary-perfect codes
     "signsgd-mv-quorum": ("SignSGD-MV + quorum", {"code": "uncoded", "decoder": "quorum"}),
+    "bernoulli-quorum": (
+        "Bernoulli code, quorum decoder",
+        {"code": "bernoulli", "decoder": "quorum"},
+    ),
     "deterministic-plain": (
         "Deterministic code, plain decoder",
         {"code": "deterministic", "decoder": "plain"},

@@ -1,9 +1,10 @@
 """One contract for every transport: the same configuration gives the same model
 (``model_sha256``) as the single-process loop ``train_inprocess`` (docs/design.md Sec. 3, 7).
 
-Cases cover the three code families with attacks and the paper flags' options; every process
-uses one torch thread so the arithmetic is bitwise deterministic. Transports come from
-``runners.RUNNERS``.
+Cases cover the three code families with attacks, both decoders (plain: the uncoded and
+Bernoulli cases under auto; quorum: the deterministic cases, q = b + 1 under auto and q = 4) and
+the paper flags' options; every process uses one torch thread so the arithmetic is bitwise
+deterministic. Transports come from ``runners.RUNNERS``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ BASE = {"dataset": "digits", "num_train": 300, "steps": 6, "threads": 1, "eval_e
 CASES: dict[str, dict[str, Any]] = {
     "uncoded-random": {"code": "uncoded", "attack": "random"},
     "bernoulli-reverse": {"code": "bernoulli", "r": 2.0, "attack": "reverse"},
+    # decoder auto: quorum q = b + 1 for the deterministic code (the default)
     "deterministic-omniscient": {"code": "deterministic", "attack": "omniscient"},
     # the paper's flags (docs/paper.md): per-worker noise, and sign-of-sum on main.py's r = 3.8
     "worker-noise-reverse": {"code": "bernoulli", "r": 2.0, "worker_noise_std": 0.02},

@@ -81,7 +81,13 @@ def test_config_round_trips_through_json():
 
 
 def test_decoder_and_quorum_resolve_and_validate():
-    assert build_config().quorum_q is None  # plain: the paper's rule
+    assert build_config({"decoder": "plain"}).quorum_q is None  # the paper's rule
+    default = build_config()  # auto: quorum for the deterministic and ternary codes
+    assert (default.decoder, default.effective_decoder, default.quorum_q) == ("auto", "quorum", 2)
+    for code in ("uncoded", "bernoulli"):
+        assert build_config({"code": code}).quorum_q is None
+    assert build_config({"code": "ternary", "n": 9, "b": 2}).quorum_q == 3
+    assert build_config({"scheme": "median"}).effective_decoder == "plain"
     assert build_config({"decoder": "quorum", "n": 9, "b": 3}).quorum_q == 4  # b + 1
     assert build_config({"decoder": "quorum", "quorum": 2}).quorum_q == 2
     for bad, fragment in [

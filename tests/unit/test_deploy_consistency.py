@@ -337,6 +337,6 @@ def test_the_compose_master_environment_selects_the_decoder(compose: dict[str, A
     from election.config import build_config
 
     env = {k: default_of(v) for k, v in compose["master"]["environment"].items()}
-    assert build_config(env=env).decoder == "plain"
+    assert build_config(env=env).decoder == "auto"
     cfg = build_config(env=env | {"ELECTION_DECODER": "quorum", "ELECTION_QUORUM": "2"})
     assert (cfg.decoder, cfg.quorum, cfg.quorum_q) == ("quorum", 2, 2)
