@@ -101,42 +101,47 @@ def prose_of(path: Path, text: str) -> list[str]:
     return hash_comments(text)  # shell, YAML, TOML, Dockerfiles, .ci/run, ...
 
 
-def test_no_tracked_file_cites_an_external_design_brief() -> None:
-    offenders = []
+def text_files() -> list[tuple[Path, str, str]]:
+    """(path, path relative to the root, text) of every tracked text file."""
+    out = []
     for path in tracked_files():
-        rel = path.relative_to(ROOT).as_posix()
         text = read_text(path)
-        if text is None or rel in PENDING_13A:
-            continue
-        offenders += [
-            f"{rel}:{text.count(chr(10), 0, m.start()) + 1}" for m in BRIEFS.finditer(text)
-        ]
+        if text is not None:
+            out.append((path, path.relative_to(ROOT).as_posix(), text))
+    return out
+
+
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def test_no_tracked_file_cites_an_external_design_brief() -> None:
+    offenders = [
+        f"{rel}:{line_of(text, m.start())}"
+        for _, rel, text in text_files()
+        if rel not in PENDING_13A
+        for m in BRIEFS.finditer(text)
+    ]
     assert offenders == [], "cite docs/design.md instead"
 
 
 def test_prose_never_points_at_the_sibling_data_folder() -> None:
-    offenders = []
-    for path in tracked_files():
-        rel = path.relative_to(ROOT).as_posix()
-        text = read_text(path)
-        if text is None:
-            continue
-        offenders += [
-            f"{rel}: {part.strip()[:80]}" for part in prose_of(path, text) if SIBLING.search(part)
-        ]
+    offenders = [
+        f"{rel}: {part.strip()[:80]}"
+        for path, rel, text in text_files()
+        for part in prose_of(path, text)
+        if SIBLING.search(part)
+    ]
     assert offenders == []
 
 
 def test_code_reaches_the_sibling_folder_only_for_its_data() -> None:
-    offenders = []
-    for path in tracked_files():
-        rel = path.relative_to(ROOT).as_posix()
-        text = read_text(path)
-        if text is None:
-            continue
-        for m in SIBLING.finditer(text):
-            if not DATA_PATH.match(text, m.start()):
-                offenders.append(f"{rel}:{text.count(chr(10), 0, m.start()) + 1}")
+    offenders = [
+        f"{rel}:{line_of(text, m.start())}"
+        for _, rel, text in text_files()
+        for m in SIBLING.finditer(text)
+        if not DATA_PATH.match(text, m.start())
+    ]
     assert offenders == []
 
 
