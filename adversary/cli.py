@@ -62,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from election.cli import main as election_main
+    from election_cli.main import main as election_main
 
     return election_main(["adversary", *(sys.argv[1:] if argv is None else argv)])

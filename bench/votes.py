@@ -1,4 +1,5 @@
-"""``election bench votes``: packed majority vs unpack-and-sum at the master (DESIGN.md section 8).
+"""``election bench votes``: packed majority vs unpack-and-sum at the master
+(docs/design.md Sec. 8).
 
 Generates n random ternary votes of d coordinates (dense by default; ``--zeros-frac`` makes each
 coordinate 0 with that probability), times the bit-sliced :func:`election.votes.majority` (with

@@ -4,7 +4,8 @@ Sohn, Han, Choi, Moon, "Election Coding for Distributed Learning: Protecting Sig
 Byzantine Attacks", NeurIPS 2020 (arXiv:1910.06093).
 
 This package is the pure core: codes, packed ternary votes, attacks, data, models and the
-training step. It never imports grpc, mpi4py or generated protobuf code (a test enforces it).
+training step. It never imports grpc, mpi4py, generated protobuf code, the services or the
+command line (``election_cli``); tests/unit/test_core_imports.py enforces it.
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 import sys
 
-from election.cli import main
+from election_cli.main import main
 
 sys.exit(main())

@@ -55,7 +55,10 @@ class AttackContext:
 
 
 class Attack:
-    """Base class: ``__call__`` returns the message to send, or None to send nothing."""
+    """Base class and the ``none`` attack: E'_j = E_j (the honest message, unchanged).
+
+    ``__call__`` returns the message to send, or None to send nothing.
+    """
 
     name = "none"
     wire_fault: str | None = None  # set for attacks that only exist on the wire
@@ -66,6 +69,8 @@ class Attack:
 
 
 class Reverse(Attack):
+    """Reverse (Sohn et al. 2020, Sec. 5): E'_j = -E_j; on a float gradient, g' = -g."""
+
     name = "reverse"
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
@@ -73,6 +78,10 @@ class Reverse(Attack):
 
 
 class Directional(Attack):
+    """Directional (Sohn et al. 2020, Sec. 5): E'_j = s * 1 (every coordinate s, s = +1 unless
+    ``sign=-1``: ``directional-neg``); on a float gradient, g' = s * max_k |g_k| * 1.
+    """
+
     name = "directional"
 
     def __init__(self, *, sign: int = 1) -> None:
@@ -87,6 +96,10 @@ class Directional(Attack):
 
 
 class RandomSigns(Attack):
+    """Random (Sohn et al. 2020, Sec. 5): E'_jk ~ Uniform{-1, +1}, independently per coordinate,
+    from the attack's seeded generator; on a float gradient, g'_k = E'_jk * mean_l |g_l|.
+    """
+
     name = "random"
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
@@ -98,6 +111,11 @@ class RandomSigns(Attack):
 
 
 class Omniscient(Attack):
+    """Omniscient: E'_j = -t, t the round's all-partition target the attacker knows and opposes
+    (mu = sign(sum_i u_i) for sign votes; the mean partition gradient (1/n) sum_i g_i for float
+    gradients, so g' = -(1/n) sum_i g_i).
+    """
+
     name = "omniscient"
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
@@ -105,6 +123,8 @@ class Omniscient(Attack):
 
 
 class Abstain(Attack):
+    """Abstain: E'_j = 0 (a well-formed vote of all zeros; g' = 0 for float gradients)."""
+
     name = "abstain"
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
@@ -112,6 +132,8 @@ class Abstain(Attack):
 
 
 class Crash(Attack):
+    """Crash: no message (None); the master counts E'_j = 0 at the round deadline."""
+
     name = "crash"
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
@@ -119,6 +141,10 @@ class Crash(Attack):
 
 
 class Garbage(Crash):
+    """Garbage: malformed bytes on the wire, which the master rejects, so E'_j = 0 as for
+    ``crash``; in one process there is no wire and it is ``crash``.
+    """
+
     name = "garbage"
     wire_fault = "garbage"
 

@@ -37,6 +37,14 @@ TRANSPORTS = ("inprocess", "grpc", "mpi")
 PROTOCOLS = ("project", "seed")  # seed: the official Amazon code's data order (docs/paper.md)
 
 # Paper, CIFAR-10 (Sec. 5): multiply lr by 0.1 at these epochs; n in {5, 9} used 40/80.
+# The model each dataset trains when --model is not given (the one table: the dataset presets
+# below and election.models.default_model_for both read it).
+DEFAULT_MODELS: Mapping[str, str] = {
+    "digits": "mlp",  # 64 -> 64 -> 10
+    "fashion-mnist": "cnn",  # 2 conv + 2 fc
+    "cifar10": "resnet18",  # paper: ResNet-18 (and ResNet-50)
+    "amazon": "logreg",  # paper: logistic regression on one-hot features
+}
 CIFAR_MILESTONES_SMALL_N = (40, 80)
 CIFAR_MILESTONES_OTHER_N = (20, 40, 80)
 
@@ -45,7 +53,7 @@ CIFAR_MILESTONES_OTHER_N = (20, 40, 80)
 class TrainConfig:
     """One training run. Validated on construction; every field is JSON-serialisable."""
 
-    # --- the system (DESIGN.md Sec. 2) ---
+    # --- the system (docs/design.md Sec. 2) ---
     dataset: str = "digits"  # embedded default: scikit-learn's bundled digits, no download
     model: str = ""  # "" = the dataset's default model
     n: int = 5  # workers = partitions per step (paper Fig. 4: n = 5)
@@ -255,7 +263,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_every": 100,
     },
     "cifar10": {
-        "model": "resnet18",  # paper: ResNet-18 (and ResNet-50)
+        "model": DEFAULT_MODELS["cifar10"],
         "lr": 1e-4,  # paper, CIFAR-10
         "momentum": 0.9,  # paper, CIFAR-10
         "weight_decay": 1e-4,  # paper, CIFAR-10
@@ -266,7 +274,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_every": 200,
     },
     "amazon": {
-        "model": "logreg",  # paper: logistic regression on one-hot features
+        "model": DEFAULT_MODELS["amazon"],
         "optimizer": "partition-momentum",  # paper: worker momentum before the sign
         "lr": 1e-3,  # paper: 1e-3 in the first epoch ...
         "lr_milestones": (1,),  # ... then 1e-4

@@ -17,8 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from election.commands.train import add_training_flags, config_from_args, print_summary
 from election.errors import ConfigError
+from election.flags import add_training_flags, config_from_args, print_summary
 from wire.flags import (
     JOIN_SECRET_SETTINGS,
     TLS_SETTINGS,
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     from wire.security import TlsFiles, load_join_secret, new_secret
 
     values = resolve(args, MASTER_SETTINGS, os.environ)
-    cfg = config_from_args(args).replace(transport="grpc")
+    cfg = config_from_args(args, env=os.environ).replace(transport="grpc")
     options = MasterOptions(
         round_timeout_s=values["round_timeout"],
         startup_timeout_s=values["startup_timeout"],
@@ -316,6 +316,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from election.cli import main as election_main
+    from election_cli.main import main as election_main
 
     return election_main(["master", *(sys.argv[1:] if argv is None else argv)])

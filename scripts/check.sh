@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy election master worker adversary bench wire
+.venv/bin/mypy election election_cli master worker adversary bench wire
 bash scripts/gen_proto.sh --check

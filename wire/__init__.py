@@ -8,7 +8,8 @@
 - :mod:`wire.limits`: bounds of string fields and vote payloads, escaping untrusted text;
 - :mod:`wire.snapshot`: the language-neutral snapshot layout (manifest + raw LE tensors);
 - :mod:`wire.security`: TLS / mTLS credentials, the join secret and per-slot tokens;
-- :mod:`wire.jsonlog`: structured JSON-lines logs.
+- :mod:`wire.jsonlog`: structured JSON-lines logs;
+- :mod:`wire.mpi`: the MPI transport (mpi4py), the other wire besides gRPC.
 
 The core (``election/``) never imports this package.
 """

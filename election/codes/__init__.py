@@ -1,6 +1,6 @@
 """Election codes: allocation matrices, their exact verification, design and analysis.
 
-See DESIGN.md §2 and Sohn et al. 2020 (arXiv 1910.06093), §3-4.
+See docs/design.md §2 and Sohn et al. 2020 (arXiv 1910.06093), §3-4.
 """
 
 from .design import DesignResult, minimum_redundancy_code

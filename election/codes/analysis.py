@@ -26,7 +26,7 @@ valid for every attack and every selection rule (random code and random signs to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import comb, exp, sqrt
 
@@ -170,6 +170,3 @@ def bernoulli_failure_bound(*, n: int, b: int, r: float, q: float) -> float:
         tail = 1.0 if 2 * k == n or slack <= 0 else min(1.0, exp(-(slack**2) / (2 * n)))
         bound += weight * tail
     return min(1.0, bound)
-
-
-SAMPLERS: dict[str, Callable[..., Estimate]] = {"monte-carlo": failure_probability}

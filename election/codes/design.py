@@ -1,6 +1,6 @@
 """Exact minimum-redundancy design by integer programming (HiGHS via scipy.optimize.milp).
 
-Formulation (Sohn et al. 2020, §3; DESIGN.md §2). Workers with the same support are
+Formulation (Sohn et al. 2020, §3; docs/design.md §2). Workers with the same support are
 interchangeable, so a code is a multiset of supports: integer x_S >= 0 for every non-empty
 S subset of [n], with sum_S x_S = n workers. Minimise ones(G) = sum_S |S| x_S subject to, for
 every pattern u with mu(u) = +1 (u and -u give the same constraint),

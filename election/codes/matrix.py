@@ -1,6 +1,6 @@
 """Allocation (encoding) matrices: the domain object every code is.
 
-System model (DESIGN.md §2; Sohn et al. 2020, §2): n workers and n data partitions; the
+System model (docs/design.md §2; Sohn et al. 2020, §2): n workers and n data partitions; the
 allocation matrix G in {0,1}^{n x n} has G[j, i] = 1 iff worker j is assigned partition i
 (worker-major rows). Worker j's support is S_j = {i : G[j, i] = 1}; the redundancy is
 r = ones(G) / n, the mean number of partitions per worker.

@@ -1,4 +1,6 @@
-"""Registry of allocation-code families: name -> factory (DESIGN.md §2; Sohn et al. 2020, §3-4).
+"""Registry of allocation-code families: name -> factory.
+
+docs/design.md Sec. 2; Sohn et al. 2020, §3-4.
 
 - ``uncoded``: G = I (SignSGD-MV, r = 1); tolerates no Byzantine worker.
 - ``bernoulli``: G[j, i] ~ Bernoulli(r / n) i.i.d. from a seeded numpy Generator, the whole

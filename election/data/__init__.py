@@ -1,4 +1,4 @@
-"""Datasets for training (DESIGN.md Sec. 6): digits, Fashion-MNIST, CIFAR-10 and Amazon.
+"""Datasets for training (docs/design.md Sec. 6): digits, Fashion-MNIST, CIFAR-10 and Amazon.
 
 ``load_dataset(name, root=..., download=..., num_train=...)`` returns a :class:`Dataset` of
 CPU tensors; ``DATASETS`` lists the registered names.

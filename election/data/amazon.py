@@ -38,7 +38,7 @@ AMAZON_TRAIN_ROWS = 26_325  # the paper's split for n = 5 or 15 workers; the res
 AMAZON_RARE_THRESHOLD = 3  # values seen < 3 times share a bucket: 263,372 one-hot features
 AMAZON_MAX_ORDER = 3  # columns are combined in groups of 1, 2 and 3 -> 129 categorical columns
 AMAZON_KAGGLE_URL = "https://www.kaggle.com/c/amazon-employee-access-challenge/data"
-# The shared copy beside this checkout (../shared/data/amazon), then the default data root.
+# The development copy in the data folder beside this checkout, then the default data root.
 DEFAULT_CSV_PATHS = (
     Path(__file__).resolve().parents[3] / "shared" / "data" / "amazon" / "train.csv",
     Path("/work/shared/data/amazon/train.csv"),  # the same copy when installed elsewhere

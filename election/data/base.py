@@ -97,14 +97,6 @@ class Dataset:
         )
 
 
-def first_existing(paths: Iterable[Path]) -> Path | None:
-    """The first path that exists, or None."""
-    for path in paths:
-        if path.exists():
-            return path
-    return None
-
-
 def describe_paths(paths: Iterable[Path]) -> str:
     """Paths as one comma-separated line for error messages."""
     return ", ".join(str(p) for p in paths)

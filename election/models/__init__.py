@@ -1,4 +1,4 @@
-"""Models for training (DESIGN.md Sec. 6): CIFAR ResNet-18/50, a small CNN, an MLP and sparse
+"""Models for training (docs/design.md Sec. 6): CIFAR ResNet-18/50, a small CNN, an MLP and sparse
 logistic regression, plus BatchNorm recalibration helpers.
 
 ``build_model(name, dataset=...)`` builds a registered model (``MODELS`` lists them); each

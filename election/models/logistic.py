@@ -5,7 +5,7 @@ A sample is its F active one-hot indices ``idx`` (int64, each < num_features); t
 logits on y in {0, 1}. The weights are one dense parameter vector indexed by ``idx``, so
 autograd scatters the gradient into a dense tensor whose entry ``d loss / d w_k`` is exactly
 0 for every feature k that no sample in the batch activates: its sign is 0, which the
-ternary majority vote relies on (DESIGN.md Sec. 2).
+ternary majority vote relies on (docs/design.md Sec. 2).
 Parameters start at zero (the loss is convex, so no symmetry needs breaking). ``bias=False``
 (model "logreg-nobias") is the official Amazon model, ``z = w . onehot(x)``
 (amazon_employer/MPI_main.py:43-69, 332).

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from election.config import DEFAULT_MODELS
 from election.data import Dataset
 from election.errors import ConfigError
 from election.models.logistic import SparseLogisticRegression
@@ -74,13 +75,6 @@ _BUILDERS: dict[str, Callable[[str, ModelSpec], nn.Module]] = {
 }
 MODELS: tuple[str, ...] = tuple(_BUILDERS)
 
-_DEFAULT_MODEL = {
-    "digits": "mlp",
-    "fashion-mnist": "cnn",
-    "cifar10": "resnet18",
-    "amazon": "logreg",
-}
-
 
 def build_model(
     name: str,
@@ -116,9 +110,9 @@ def build_model(
 
 def default_model_for(dataset_name: str) -> str:
     """The model the experiments use for ``dataset_name``."""
-    model = _DEFAULT_MODEL.get(dataset_name)
+    model = DEFAULT_MODELS.get(dataset_name)
     if model is None:
         raise ConfigError(
-            f"unknown dataset {dataset_name!r}; known datasets: {', '.join(_DEFAULT_MODEL)}"
+            f"unknown dataset {dataset_name!r}; known datasets: {', '.join(DEFAULT_MODELS)}"
         )
     return model

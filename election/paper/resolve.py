@@ -55,7 +55,7 @@ def without_gpu_num(argv: list[str]) -> list[str]:
 
 def resolve_line(figure: Figure, line: Line, extra: Sequence[str] = ()) -> list[Resolved]:
     """One Resolved per run of the line (one per Byzantine draw for lines with ``draws``)."""
-    from election.commands.train import add_training_flags, overrides_from_args
+    from election.flags import add_training_flags, overrides_from_args
 
     seeds: Sequence[int | None] = line.draws or (None,)
     out = []

@@ -82,7 +82,13 @@ def optimal_messages(
 
 
 class OptimalColluding(Attack):
-    """The attack of the module docstring against the ``decoder`` (plain or quorum)."""
+    """Optimal colluding against the ``decoder`` (plain or quorum; module docstring): per
+    coordinate k, the (a_k, c_k) with a_k + c_k <= b that maximises
+
+        2 [out_k != o_k] + [o_k != 0 and out_k = -o_k],   out_k = decode(P_k + a_k, N_k + c_k),
+
+    then the first a_k attackers (sorted) send E'_jk = +1, the next c_k send -1, the rest 0.
+    """
 
     needs_round = True
 

@@ -114,8 +114,11 @@ def poisoned_dataset(dataset: Dataset) -> Dataset:
 
 class LabelFlip(Attack):
     """Label flipping (data poisoning, e.g. Biggio, Nelson and Laskov 2012; ByzFL's LF): the
-    worker runs the honest protocol on its partitions with labels y -> C - 1 - y, so its
-    message passes every wire check. The poisoned honest message is computed by the loop
+    worker runs the honest protocol on its partitions with labels y -> C - 1 - y,
+
+        E'_j = sign( sum_{i in S_j} sign(g_i~) ),   g_i~ = partition i's gradient on flipped labels,
+
+    so its message passes every wire check. The poisoned honest message is computed by the loop
     (:func:`poisoned_dataset`); the attack passes it on and insists that it was.
     """
 

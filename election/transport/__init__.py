@@ -1,8 +1,8 @@
 """Transports move the bytes of one round between the master and the worker slots.
 
 One interface (:mod:`election.transport.base`), implementations: in-process (the reference,
-threads and queues), gRPC (``master``/``worker`` services) and MPI (:mod:`election.transport.mpi`,
-imported lazily so the core never needs mpi4py). Transports do not know what a sign is.
+threads and queues), gRPC (``master``/``worker`` services) and MPI (:mod:`wire.mpi`, outside
+the core: the core never imports mpi4py). Transports do not know what a sign is.
 """
 
 from election.transport.base import (

@@ -12,7 +12,7 @@ Frame = 16-byte header, then the payload (all integers little-endian):
     ...     zero_nbytes    zero_data
 
 The frame's size must be exactly 16 + ceil(d/8) + zero_nbytes. A dense vote therefore costs
-ceil(d/8) + 16 bytes (DESIGN.md section 8, "at most d/8 bytes + a small header").
+ceil(d/8) + 16 bytes (docs/design.md section 8, "at most d/8 bytes + a small header").
 """
 
 from __future__ import annotations

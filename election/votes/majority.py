@@ -1,7 +1,7 @@
 """The master's aggregation, word-parallel on packed votes: out = sign(sum_j E_j) coordinate-wise.
 
-DESIGN.md section 2 (Sohn et al. 2020, section 2: the master outputs the majority of the workers'
-votes E_j in {-1, 0, +1}^d; an abstaining worker contributes 0 everywhere).
+docs/design.md Sec. 2 (Sohn et al. 2020, section 2: the master outputs the majority of the
+workers' votes E_j in {-1, 0, +1}^d; an abstaining worker contributes 0 everywhere).
 
 Per coordinate, with m present votes, N = #(-1), Z = #(0) and P = m - N - Z = #(+1):
 

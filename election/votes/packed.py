@@ -1,8 +1,8 @@
 """Bit-packed ternary sign vectors: the vote a worker sends and the update the master returns.
 
-A vote is E in {-1, 0, +1}^d with sign(0) = 0 (DESIGN.md section 2; Sohn et al. 2020, section 2:
-E_j = sign(sum_{i in S_j} u_i)). It travels as one sign bit per coordinate plus an encoding of
-the zero coordinates, whichever of a bit-plane or an index list is smaller.
+A vote is E in {-1, 0, +1}^d with sign(0) = 0 (docs/design.md Sec. 2; Sohn et al. 2020,
+section 2: E_j = sign(sum_{i in S_j} u_i)). It travels as one sign bit per coordinate plus an
+encoding of the zero coordinates, whichever of a bit-plane or an index list is smaller.
 
 Layout (copied verbatim into the gRPC proto and docs/vote_layout.md):
 

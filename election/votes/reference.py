@@ -1,6 +1,6 @@
 """Naive unpacked references: the oracles for the packed code and the "unpack-and-sum" baseline.
 
-Formulas (DESIGN.md section 2; Sohn et al. 2020, section 2), with sign(0) = 0:
+Formulas (docs/design.md section 2; Sohn et al. 2020, section 2), with sign(0) = 0:
 
 - local majority of worker j over its partitions S_j:  E_j = sign(sum_{i in S_j} u_i);
 - master majority over the workers' votes:              out = sign(sum_j E_j);

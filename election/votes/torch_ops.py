@@ -1,6 +1,6 @@
 """Ternary signs and packing on the tensor's device: only packed bytes cross to the host.
 
-DESIGN.md section 8 ("GPU path: signs packed on the device; only packed bytes cross PCIe").
+docs/design.md section 8 ("GPU path: signs packed on the device; only packed bytes cross PCIe").
 The layout is the one of :mod:`election.votes.packed`: coordinate k in byte k // 8, bit k % 8
 (LSB first), sign bit 1 = negative, zero coordinates as a bit-plane or uint32 indices, whichever
 is smaller. Packing a group of 8 bits is the weighted sum sum_b 2**b * bit_b over b = 0..7.

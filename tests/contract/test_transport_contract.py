@@ -1,5 +1,5 @@
 """One contract for every transport: the same configuration gives the same model
-(``model_sha256``) as the single-process loop ``train_inprocess`` (DESIGN.md Sec. 3, 7).
+(``model_sha256``) as the single-process loop ``train_inprocess`` (docs/design.md Sec. 3, 7).
 
 Cases cover the three code families with attacks, both decoders (plain: the uncoded and
 Bernoulli cases under auto; quorum: the deterministic cases, q = b + 1 under auto and q = 4) and

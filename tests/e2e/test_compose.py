@@ -6,7 +6,7 @@ from docker/Dockerfile; ``scripts/e2e-docker.sh`` provides all three and then ru
 
 The reference is ``election train --json`` run inside the same image with the same
 ELECTION_* settings, so torch versions match: the master's summary.json must report every
-round completed and the same final ``model_sha256`` (DESIGN.md Sec. 3: every transport gives
+round completed and the same final ``model_sha256`` (docs/design.md Sec. 3: every transport gives
 the same model; Sec. 9: a deterministic code makes the b = 1 reverse attack harmless).
 """
 

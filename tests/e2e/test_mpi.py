@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from election.commands.train import run_training
 from election.config import build_config
+from election_cli.commands.train import run_training
 
 MPIRUN = shutil.which("mpirun", path=str(Path(sys.executable).parent)) or shutil.which("mpirun")
 pytestmark = [

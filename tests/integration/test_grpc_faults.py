@@ -1,4 +1,4 @@
-"""Crashes on a real local cluster (DESIGN.md Sec. 9): a killed worker, a killed master."""
+"""Crashes on a real local cluster (docs/design.md Sec. 9): a killed worker, a killed master."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from election.cli import main
+from election_cli.main import main
 from master.cluster import REPO_ROOT, LocalCluster
 from tests.integration.grpc_helpers import live_master, small_config
 from wire.gen.election.v1 import election_pb2 as pb

@@ -1,6 +1,6 @@
 """Hundreds of malformed, stale, replayed, duplicated, oversized, unauthenticated and wrong-slot
 messages mixed with honest traffic: each is refused with its status code and counted by the
-master, the master keeps serving, and the model equals the clean run's (DESIGN.md Sec. 9)."""
+master, the master keeps serving, and the model equals the clean run's (docs/design.md Sec. 9)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from election.cli import main
+from election_cli.main import main
 from master.cluster import REPO_ROOT
 
 REFUSE_WITHIN_S = 60  # a refused setting stops the process at once (imports take a few s)

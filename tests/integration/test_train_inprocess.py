@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from election.cli import main
-from election.commands.train import run_training
 from election.config import build_config
+from election_cli.commands.train import run_training
+from election_cli.main import main
 
 QUICK = {"num_train": 300, "steps": 6, "eval_every": 3}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from election.cli import main
+from election_cli.main import main
 
 ACCEPTANCE = [
     "train",

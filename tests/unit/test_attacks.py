@@ -86,3 +86,12 @@ def test_explicit_selection_validates_count_and_range():
         select_byzantine("0", matrix=G, b=2, seed=0)
     with pytest.raises(ConfigError):
         select_byzantine("x,y", matrix=G, b=2, seed=0)
+
+
+def test_every_registered_attack_class_states_its_formula_in_its_own_docstring() -> None:
+    from election.attacks import ATTACKS
+
+    for name, factory in ATTACKS.items():
+        cls = type(factory())
+        doc = cls.__dict__.get("__doc__") or ""
+        assert "E'_j" in doc, f"{name}: {cls.__name__} has no formula docstring"

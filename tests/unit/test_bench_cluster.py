@@ -9,9 +9,9 @@ import pytest
 from bench.cluster import project_bound_bits, ring_bound_bits
 from bench.cluster_node import Shard, shard_vote
 from bench.netns import RATES, address, owned, require_root
-from election import cli
 from election.errors import ConfigError
 from election.votes import pack_ternary, unpack_ternary
+from election_cli import main as cli
 
 
 def test_project_bound_is_every_vote_in_then_every_update_out_of_the_master_link() -> None:

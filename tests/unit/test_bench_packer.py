@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from election import cli
+from election_cli import main as cli
 
 
 def test_bench_packer_compares_every_encoding(capsys: pytest.CaptureFixture[str]) -> None:

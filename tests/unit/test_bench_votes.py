@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from election import cli
 from election.votes.majority import NATIVE_AVAILABLE, resolve_executor
+from election_cli import main as cli
 
 
 @pytest.mark.parametrize("extra", [[], ["--cold", "--zeros-frac", "0.01"], ["--executor", "numpy"]])

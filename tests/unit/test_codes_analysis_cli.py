@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from election.cli import main
 from election.codes import make_code
 from election.codes.analysis import bernoulli_failure_bound, failure_probability
+from election_cli.main import main
 
 
 @pytest.mark.parametrize("n,b,r,q", [(11, 1, 4.0, 0.9), (15, 1, 5.0, 0.8), (15, 2, 7.0, 0.9)])

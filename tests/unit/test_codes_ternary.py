@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from election import cli
 from election.codes import make_code
 from election.codes.ternary import (
     brute_force,
@@ -18,6 +17,7 @@ from election.codes.ternary import (
 )
 from election.errors import CodeError
 from election.votes import quorum_ternary
+from election_cli import main as cli
 
 
 def random_matrix(rng: np.random.Generator, n: int, p: float) -> np.ndarray:

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-from election import cli
 from election.codes import make_code
 from election.codes.bounds import ternary_lower_bound_ones
 from election.codes.design import all_supports, minimum_redundancy_code
@@ -21,6 +20,7 @@ from election.codes.ternary_blocks import (
 from election.codes.ternary_store import _load, entry_matrix
 from election.config import build_config
 from election.errors import CodeError
+from election_cli import main as cli
 
 SHIPPED = sorted(_load().items())
 EXHAUSTIVE_IN_DEFAULT_TIER = 9  # n <= 9: every pattern, every shipped code, in well under a second

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from election.commands.compare import LINEUP, format_table
+from election_cli.commands.compare import LINEUP, format_table
 
 
 def row(name: str, final: float, quorum: int | None, dead: int) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""compose.yaml and k8s/ start the same entry points with the same settings (DESIGN.md Sec. 5).
+"""compose.yaml and k8s/ start the same entry points with the same settings (docs/design.md Sec. 5).
 
 Three tiers, all without Docker or a cluster:
 - text checks (always): every ELECTION_* variable the deployment files set is read by the code
@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,14 @@ def test_every_election_variable_a_deployment_file_sets_is_read_by_the_code(name
     assert not unknown, f"{name} sets variables nothing reads: {sorted(unknown)}"
 
 
-def test_container_scripts_are_in_the_image_build_context() -> None:
+def test_container_scripts_and_every_package_are_in_the_image_build_context() -> None:
     ignore = (ROOT / ".dockerignore").read_text().split()
-    for needed in ("!docker/*.sh", "!docker/*.py", "!election", "!master", "!worker", "!wire"):
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    packages = [f"!{pattern.rstrip('*')}" for pattern in include]  # "election_cli*" -> folder
+    assert "!election_cli" in packages
+    for needed in ("!docker/*.sh", "!docker/*.py", *packages):
         assert needed in ignore, f".dockerignore must keep {needed[1:]} in the context"
 
 

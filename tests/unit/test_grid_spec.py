@@ -146,7 +146,7 @@ def test_cell_key_is_stable_across_processes() -> None:
 def test_cli_reports_an_invalid_cell_in_one_line_and_runs_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from election.cli import main
+    from election_cli.main import main
 
     spec = tmp_path / "g.json"
     spec.write_text(json.dumps({"base": {"n": 3}, "axes": {"b": [1, 3], "seed": [0]}}))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from election.cli import build_parser
-from election.commands.train import config_from_args
+from election.flags import config_from_args
 from election.paper.presets import FIGURES
 from election.paper.resolve import resolve_line
+from election_cli.main import build_parser
 
 LINES = [(figure, line) for figure in FIGURES.values() for line in figure.lines]
 
@@ -35,14 +35,14 @@ def test_every_paper_preset_line_runs_the_plain_decoder(figure, line) -> None:
     ],
 )
 def test_the_papers_flags_resolve_to_the_plain_decoder(flags: list[str]) -> None:
-    cfg = config_from_args(build_parser().parse_args(["train", *flags]), quiet=True)
+    cfg = config_from_args(build_parser().parse_args(["train", *flags]), env={}, quiet=True)
     assert (cfg.effective_decoder, cfg.quorum_q) == ("plain", None)
 
 
 def test_the_projects_deterministic_code_defaults_to_the_quorum_and_plain_can_be_asked() -> None:
     def resolve(*extra: str):
         return config_from_args(
-            build_parser().parse_args(["train", "--n", "9", "--b", "2", *extra])
+            build_parser().parse_args(["train", "--n", "9", "--b", "2", *extra]), env={}
         )
 
     assert (resolve().code, resolve().effective_decoder, resolve().quorum_q) == (

@@ -13,9 +13,9 @@ import torch
 from election import notices
 from election.codes import verify
 from election.codes.registry import PAPER_R38_MATRIX
-from election.commands.train import add_training_flags, config_from_args
 from election.config import TrainConfig
 from election.errors import ConfigError
+from election.flags import add_training_flags, config_from_args
 
 
 def parse(line: str) -> argparse.Namespace:
@@ -25,7 +25,7 @@ def parse(line: str) -> argparse.Namespace:
 
 
 def cfg_of(line: str) -> TrainConfig:
-    return config_from_args(parse(line))
+    return config_from_args(parse(line), env={})
 
 
 @pytest.fixture(autouse=True)

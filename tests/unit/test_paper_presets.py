@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from election import notices
-from election.cli import main
-from election.commands.paper import list_rows
 from election.errors import ConfigError
 from election.paper.presets import AMAZON_MATRIX, FIGURES, find_figure
 from election.paper.resolve import resolve_figure, without_gpu_num
+from election_cli.commands.paper import list_rows
+from election_cli.main import main
 from tests.unit.test_augment import write_tiny_cifar
 
 M5 = (40, 80)  # main.py:300: n in {5, 9}

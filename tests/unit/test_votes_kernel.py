@@ -21,12 +21,12 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from election import cli
 from election.errors import VoteFormatError
 from election.votes import ZeroKind, majority, majority_naive, pack_ternary
 from election.votes.circuit import ThresholdForm, compile_majority, run
 from election.votes.majority import NATIVE_AVAILABLE, resolve_executor
 from election.votes.packed import indices_to_mask, mask_to_indices
+from election_cli import main as cli
 
 if NATIVE_AVAILABLE:
     from election.votes import _planes  # type: ignore[attr-defined]

@@ -1,17 +1,18 @@
-"""``election train``: one training run (the paper's main.py), on any transport.
+"""The training flags every entry point shares (``election train``, ``compare``, ``mpi``, the
+master service): TrainConfig's fields as argparse flags, the paper's flags translated
+(:mod:`election.paper.flags`, docs/paper.md), and the summary a run prints.
 
-Our flags map one-to-one onto :class:`election.config.TrainConfig`. The paper's flags (its
-README and run.sh) are accepted too, with the official code's meaning
-(:mod:`election.paper.flags`, docs/paper.md); booleans such as ``--deterministic False`` are
-parsed as booleans (the original's ``type=bool`` turned "False" into True).
+Our flags map one-to-one onto :class:`election.config.TrainConfig` (argparse dest = field name);
+booleans such as ``--deterministic False`` are parsed as booleans (the original's ``type=bool``
+turned "False" into True). Callers pass their environment in: nothing here reads ``os.environ``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from election.config import (
@@ -24,7 +25,6 @@ from election.config import (
     TrainConfig,
     build_config,
 )
-from election.errors import ConfigError
 from election.notices import warn
 from election.paper.flags import given_paper_flags, translate
 
@@ -153,11 +153,15 @@ def overrides_from_args(
     return translation.merged(ours)
 
 
-def config_from_args(args: argparse.Namespace, *, quiet: bool = False) -> TrainConfig:
-    """The run's config; the paper flags' one-line warnings go to stderr unless ``quiet``."""
+def config_from_args(
+    args: argparse.Namespace, *, env: Mapping[str, str], quiet: bool = False
+) -> TrainConfig:
+    """The run's config from the parsed flags, ``--config`` and ``env`` (the entry point's
+    environment: only its ``ELECTION_*`` variables count); the paper flags' one-line warnings
+    go to stderr unless ``quiet``."""
     notices: list[str] = []
     cfg = build_config(
-        overrides_from_args(args, notices), config_file=args.config_file, env=_election_env()
+        overrides_from_args(args, notices), config_file=args.config_file, env=election_env(env)
     )
     if not quiet:
         for line in notices:
@@ -165,49 +169,13 @@ def config_from_args(args: argparse.Namespace, *, quiet: bool = False) -> TrainC
     return cfg
 
 
-def _election_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith("ELECTION_")}
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train one configuration (single machine, gRPC cluster or MPI)",
-        description="Train with Election Coding (or a baseline); writes a run folder.",
-    )
-    add_training_flags(parser)
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
-    summary = run_training(cfg, progress=not args.quiet)
-    print_summary(summary, as_json=args.json)
-    return 0
-
-
-def run_training(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
-    """Dispatch on the transport; every transport returns the same summary shape."""
-    from election.training.setup import prepare
-
-    if cfg.transport == "inprocess":
-        from election.training.loop import train_inprocess
-
-        return train_inprocess(prepare(cfg), progress=progress)
-    if cfg.transport == "grpc":
-        try:
-            from master.cluster import train_grpc_cluster
-        except ModuleNotFoundError as exc:
-            raise ConfigError(f"transport=grpc is not available: {exc}") from exc
-        return train_grpc_cluster(cfg, progress=progress)
-    raise ConfigError(
-        "transport=mpi runs under mpirun: `mpirun -n N+1 election mpi <the same flags>`"
-    )
+def election_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The ``ELECTION_*`` variables of ``env`` (the settings a container passes)."""
+    return {k: v for k, v in env.items() if k.startswith("ELECTION_")}
 
 
 def print_summary(summary: dict[str, Any], *, as_json: bool) -> None:
+    """What every training entry point prints: one JSON object, or three lines."""
     if as_json:
         print(json.dumps(summary, sort_keys=True))
         return

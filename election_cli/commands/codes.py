@@ -27,9 +27,9 @@ from election.codes.construct import baseline_ones
 from election.codes.matrix import load_matrix
 from election.codes.store import SHIPPED_NS, shipped_entry, write_shipped
 from election.codes.ternary import verify_ternary
-from election.commands import codes_ternary
 from election.errors import CodeError
 from election.votes.decoders import RULES, resolve_quorum
+from election_cli.commands import codes_ternary
 
 
 def emit(payload: dict[str, Any], text: str, args: argparse.Namespace) -> None:

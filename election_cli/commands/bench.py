@@ -11,7 +11,6 @@ BENCH_MODULES = (
     "bench.votes",
     "bench.train",
     "bench.grpc",
-    "bench.mpi",
     "bench.cluster",
     "bench.packer",
 )

@@ -1,4 +1,4 @@
-"""The ``election`` command line: one subcommand per module in :mod:`election.commands`.
+"""The ``election`` command line: one subcommand per module in :mod:`election_cli.commands`.
 
 User mistakes raise :class:`election.errors.ElectionError`; they are printed as one line
 (``election: error: ...``) with exit status 2, never as a traceback.
@@ -17,14 +17,14 @@ from election.votes.native import resolve_executor
 # Subcommand modules, in the order `election --help` lists them. A module missing from a
 # partial install is skipped so the rest of the CLI keeps working.
 COMMAND_MODULES = (
-    "election.commands.train",
-    "election.commands.compare",
-    "election.commands.grid",
-    "election.commands.paper",
-    "election.commands.codes",
-    "election.commands.bench",
-    "election.commands.mpi",
-    "election.commands.services",
+    "election_cli.commands.train",
+    "election_cli.commands.compare",
+    "election_cli.commands.grid",
+    "election_cli.commands.paper",
+    "election_cli.commands.codes",
+    "election_cli.commands.bench",
+    "election_cli.commands.mpi",
+    "election_cli.commands.services",
 )
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from typing import Any
 
-from election.commands.train import add_training_flags, config_from_args, run_training
 from election.errors import ConfigError
+from election.flags import add_training_flags, config_from_args
 from election.training.runs import new_run_dir, plot_curves, read_metrics, write_json
+from election_cli.commands.train import run_training
 
 # name -> (label, overrides applied on top of the shared flags)
 LINEUP: dict[str, tuple[str, dict[str, Any]]] = {
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [name for name in names if name not in LINEUP]
     if unknown or not names:
         raise ConfigError(f"unknown lineup entries {unknown}; known: {', '.join(LINEUP)}")
-    base = config_from_args(args)
+    base = config_from_args(args, env=os.environ)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out_dir = new_run_dir(base.runs_dir, f"compare-{base.dataset}-n{base.n}b{base.b}-{stamp}")
     rows, curves = [], []

@@ -140,7 +140,7 @@ def _train(run: Resolved, *, quiet: bool) -> dict[str, Any]:
     """Train one preset run in this process, or under mpirun for the MPI preset."""
     if run.cfg.transport == "mpi":
         return _train_mpi(run, quiet=quiet)
-    from election.commands.train import run_training
+    from election_cli.commands.train import run_training
 
     return run_training(run.cfg, progress=not quiet)
 

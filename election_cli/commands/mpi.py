@@ -7,10 +7,11 @@ silent past ``--round-timeout`` makes rank 0 print which one and abort the whole
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from election.commands.train import add_training_flags, config_from_args, print_summary
 from election.errors import ConfigError
+from election.flags import add_training_flags, config_from_args, print_summary
 from election.notices import silence
 
 DEFAULT_ROUND_TIMEOUT_S = 120.0  # seconds rank 0 waits for a worker's vote before aborting
@@ -41,13 +42,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"mpi4py is not importable: {exc}") from exc
     from election.training.distributed import run_master, run_worker
     from election.training.setup import prepare
-    from election.transport.mpi import MPIMaster, MPIWorker, SilentRank
+    from wire.mpi import MPIMaster, MPIWorker, SilentRank
 
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
     if rank != 0:
         silence()  # rank 0 prints each one-line warning once for the whole job
-    cfg = config_from_args(args).replace(transport="mpi")
+    cfg = config_from_args(args, env=os.environ).replace(transport="mpi")
     if size != cfg.n + 1:
         if rank == 0:
             print(

@@ -7,7 +7,7 @@ votes go worker -> rank 0 (a zero-length message means "nothing sent"), and the 
 rank 0 -> every worker as one buffer ``digest (64 ASCII hex bytes) || update bytes``.
 Receives poll ``Iprobe`` against a deadline, so a silent rank makes the master raise
 :class:`SilentRank` naming it (``election mpi`` then aborts the whole job) instead of hanging.
-Only this module and ``election.commands.mpi`` import mpi4py.
+Only this module and ``election_cli.commands.mpi`` import mpi4py (the core never does).
 """
 
 from __future__ import annotations
