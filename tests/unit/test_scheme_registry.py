@@ -16,7 +16,7 @@ from election.config import build_config
 from election.training.schemes import SCHEMES, scheme_for
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("election", "master", "worker", "adversary", "wire", "bench")
+PACKAGES = ("election", "election_cli", "master", "worker", "adversary", "wire", "bench")
 REGISTRY = Path("election/training/schemes.py")
 NAMES = set(SCHEMES)
 
