@@ -30,9 +30,10 @@ TIMEOUT_S = 240.0
 def run_inprocess_hub(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
     """run_master + one run_worker thread per slot over the in-process hub."""
     setup = prepare(cfg.replace(runs_dir=str(workdir / "runs")))
-    hub = InProcessHub(cfg.n)
     master_node = MasterNode(setup)  # nodes one by one: model init uses torch's global RNG
     nodes = [WorkerNode(setup, slot) for slot in range(cfg.n)]
+    dim = master_node.replica.dim
+    hub = InProcessHub(cfg.n, validate=lambda vote: setup.scheme.check_vote(vote, dim))
     errors: list[BaseException] = []
 
     def work(slot: int) -> None:
