@@ -96,16 +96,22 @@ def service_for(tmp_path: Path, **options: Any) -> MasterService:
 
 
 def start_worker(service: MasterService, slot: int, out: dict[int, Any]) -> threading.Thread:
+    """Run one WorkerLoop in a thread; returns once its replica is built (model init draws from
+    torch's global RNG, so replicas are built one after another, as in separate processes)."""
+    loop = WorkerLoop(
+        DirectClient(service),  # type: ignore[arg-type]
+        WorkerOptions(slot=slot, name=f"w{slot}", round_timeout_s=1.0),
+        log=JsonLog("worker", stream=io.StringIO()),
+    )
+
     def work() -> None:
-        loop = WorkerLoop(
-            DirectClient(service),  # type: ignore[arg-type]
-            WorkerOptions(slot=slot, name=f"w{slot}", round_timeout_s=1.0),
-            log=JsonLog("worker", stream=io.StringIO()),
-        )
         out[slot] = loop.run()
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
+    deadline = time.monotonic() + WAIT_S
+    while loop.node is None and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
     return thread
 
 
@@ -135,6 +141,7 @@ def test_grpc_master_and_workers_in_process_train_the_in_process_model(tmp_path:
     assert summary["abstentions"] == 0 and summary["rejected"] == {}
     assert {w["digest"] for w in workers.values()} == {summary["model_sha256"]}
     assert all(w["counters"]["updates"] == 6 for w in workers.values())
+    assert not any(w["counters"].get("digest_mismatches") for w in workers.values())
 
 
 def test_a_late_worker_joins_mid_run_resyncs_from_a_snapshot_and_ends_in_step(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import math
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import torch
 
 from election.config import TrainConfig, build_config
-from election.training.distributed import MasterFeatures, run_master, run_worker, train_loss
+from election.training.distributed import MasterFeatures, run_master, train_loss
 from election.training.loop import InProcessSystem, train_inprocess
 from election.training.nodes import DigestMismatch, MasterNode, WorkerNode
 from election.training.schemes import Update
@@ -25,6 +24,7 @@ from election.training.setup import prepare
 from election.transport.base import Ballot, MasterTransport, WorkerTransport
 from election.transport.inprocess import InProcessHub
 from election.votes import pack_ternary
+from tests.contract.runners import hub_cluster
 
 SMALL = {
     "dataset": "digits",
@@ -68,34 +68,13 @@ def run_hub(
     *,
     round_timeout_s: float = TIMEOUT_S,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], InProcessHub]:
-    setup = prepare(cfg)
-    master = MasterNode(setup)  # nodes one by one: model init uses torch's global RNG
-    nodes = [WorkerNode(setup, s) for s in range(cfg.n)]
-    dim = master.replica.dim
-    hub = InProcessHub(cfg.n, validate=lambda v: setup.scheme.check_vote(v, dim))
-    results: list[dict[str, Any]] = [{} for _ in range(cfg.n)]
-    errors: list[BaseException] = []
+    """The hub cluster with ``faults[slot]`` wrapped around that slot's end of the hub."""
 
-    def work(slot: int) -> None:
-        transport: WorkerTransport = hub.worker(slot)
-        if faults and slot in faults:
-            transport = Wrapped(transport, faults[slot])
-        try:
-            results[slot] = run_worker(
-                setup, slot, transport, node=nodes[slot], round_timeout_s=TIMEOUT_S
-            )
-        except BaseException as exc:
-            errors.append(exc)
-            hub.close()
+    def wrap(slot: int, end: WorkerTransport, master: MasterNode) -> WorkerTransport:
+        return Wrapped(end, faults[slot]) if faults and slot in faults else end
 
-    threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in range(cfg.n)]
-    for t in threads:
-        t.start()
-    summary = run_master(setup, hub.master(), node=master, round_timeout_s=round_timeout_s)
-    for t in threads:
-        t.join(TIMEOUT_S)
-    assert not errors, errors
-    return summary, results, hub
+    run = hub_cluster(cfg, wrap=wrap, round_timeout_s=round_timeout_s)
+    return run.summary, run.workers, run.hub
 
 
 class DropAtMaster(MasterTransport):
@@ -250,27 +229,19 @@ class Resyncing(WorkerTransport):
 
 def test_the_worker_loop_recovers_through_its_transport_and_ends_in_step(tmp_path: Path) -> None:
     cfg = cfg_of(tmp_path)
-    setup = prepare(cfg)
-    master = MasterNode(setup)
-    nodes = [WorkerNode(setup, s) for s in range(cfg.n)]
-    hub = InProcessHub(cfg.n)
-    resyncing = Resyncing(hub.worker(1), master, bad_round=1)
-    transports: list[WorkerTransport] = [hub.worker(s) for s in range(cfg.n)]
-    transports[1] = resyncing
-    results: list[dict[str, Any]] = [{} for _ in range(cfg.n)]
+    made: list[Resyncing] = []
 
-    def work(slot: int) -> None:
-        results[slot] = run_worker(setup, slot, transports[slot], node=nodes[slot])
+    def wrap(slot: int, end: WorkerTransport, master: MasterNode) -> WorkerTransport:
+        if slot != 1:
+            return end
+        made.append(Resyncing(end, master, bad_round=1))
+        return made[0]
 
-    threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in range(cfg.n)]
-    for t in threads:
-        t.start()
-    summary = run_master(setup, hub.master(), node=master, round_timeout_s=TIMEOUT_S)
-    for t in threads:
-        t.join(TIMEOUT_S)
-    assert resyncing.recoveries == 1
-    assert [r["digest"] for r in results] == [summary["model_sha256"]] * cfg.n
-    assert summary["model_sha256"] == train_inprocess(prepare(cfg), progress=False)["model_sha256"]
+    run = hub_cluster(cfg, wrap=wrap)
+    assert made[0].recoveries == 1
+    assert [w["digest"] for w in run.workers] == [run.summary["model_sha256"]] * cfg.n
+    clean = train_inprocess(prepare(cfg), progress=False)
+    assert run.summary["model_sha256"] == clean["model_sha256"]
 
 
 def test_train_loss_counts_each_partition_once_and_only_with_a_vote() -> None:
