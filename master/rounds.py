@@ -1,5 +1,6 @@
 """Round state of the master: validate and store votes, close a round on quorum or deadline,
-publish its update for the long-polling workers (DESIGN.md Sec. 3 step 4, Sec. 4).
+publish its update for the long-polling workers (docs/design.md, Sec. 3 Architecture and one
+round, step 4, and Sec. 4 Wire protocol (gRPC)).
 
 A pure, thread-safe class (no grpc): RPC threads call :meth:`RoundState.submit` and
 :meth:`RoundState.wait_update`; the training loop calls :meth:`collect` then :meth:`publish`.
@@ -89,6 +90,7 @@ class RoundState:
         self._gate_deadline = self._opened_at + startup_timeout_s
         self._closing = False  # collect() returned; votes for the open round are now stale
         self._votes: dict[int, Payload] = {}  # slot -> payload of the open round
+        self._losses: dict[int, tuple[float, ...]] = {}  # slot -> its partitions' train losses
         self._updates: dict[int, RoundUpdate] = {}  # round -> published update
         if last_update is not None:
             self._updates[last_update.round] = last_update
@@ -165,6 +167,7 @@ class RoundState:
             if slot in self._votes:
                 raise DuplicateVote(f"slot {slot} already voted in round {r}")
             self._votes[slot] = vote.payload
+            self._losses[slot] = vote.losses
             self._cond.notify_all()
             return len(self._votes)
 
@@ -238,6 +241,12 @@ class RoundState:
             self._closing = True
             return [self._votes.get(slot) for slot in range(self.n_slots)]
 
+    def collected_losses(self) -> list[tuple[float, ...]]:
+        """Per slot, the train losses that came with its vote in the round :meth:`collect`
+        closed (() for none); valid until :meth:`publish`."""
+        with self._cond:
+            return [self._losses.get(slot, ()) for slot in range(self.n_slots)]
+
     def publish(self, update: RoundUpdate) -> None:
         """Publish the open round's update and open the next round."""
         with self._cond:
@@ -249,6 +258,7 @@ class RoundState:
             self._open = update.round + 1
             self._opened_at = time.monotonic()
             self._votes = {}
+            self._losses = {}
             self._closing = False
             self._changed()
 

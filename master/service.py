@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from election.errors import ConfigError
 from election.training.nodes import MasterNode
 from election.training.schemes import PACKED_TERNARY
-from election.training.schemes import Vote as CoreVote
 from election.training.setup import Setup
 from election.votes import PackedVote
 from master.admission import StreamLimits
@@ -229,9 +228,3 @@ class MasterService:
             raise MalformedMessage(f"scheme {scheme.name} needs {expected} votes")
         if payload.length != self.dim:
             raise WrongLength(f"vote has {payload.length} coordinates, the model has {self.dim}")
-
-    def decode(self, payload: Payload | None) -> CoreVote | None:
-        """A stored payload -> what MasterNode.round takes (PackedVote, tensor or None)."""
-        if payload is None or isinstance(payload, PackedVote):
-            return payload
-        return self.setup.scheme.decode_vote(payload.data, self.dim)

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from election.training.schemes import PACKED_TERNARY, RAW_DTYPES, Scheme
+from election.training.schemes import PACKED_TERNARY, RAW_DTYPES, Scheme, Update
+from election.training.schemes import Vote as CoreVote
 from election.votes import PackedVote
 from wire.errors import MalformedMessage
 from wire.limits import max_packed_nbytes
@@ -64,6 +65,32 @@ def payload_to_core(payload: Payload) -> bytes:
     return payload.to_bytes() if isinstance(payload, PackedVote) else payload.data
 
 
+def payload_of_vote(scheme: Scheme, vote: CoreVote) -> Payload:
+    """A core vote -> its payload (packed votes are payloads already)."""
+    if isinstance(vote, PackedVote):
+        return vote
+    return RawPayload(scheme.vote_encoding, scheme.encode_vote(vote))
+
+
+def vote_of_payload(scheme: Scheme, payload: Payload, dim: int) -> CoreVote:
+    """A validated payload -> the core vote the master aggregates."""
+    if isinstance(payload, PackedVote):
+        return payload
+    return scheme.decode_vote(payload.data, dim)
+
+
+def payload_of_update(scheme: Scheme, update: Update) -> Payload:
+    """A core update -> its payload (the scheme's update encoding)."""
+    if isinstance(update, PackedVote):
+        return update
+    return payload_from_core(scheme, scheme.encode_update(update), update=True)
+
+
+def update_of_payload(scheme: Scheme, payload: Payload, dim: int) -> Update:
+    """A received update payload -> the core update a worker applies (length checked)."""
+    return scheme.decode_update(payload_to_core(payload), dim)
+
+
 def max_vote_nbytes(scheme: Scheme, dim: int) -> int:
     """The largest valid vote payload for ``dim`` coordinates.
 
@@ -92,6 +119,7 @@ class Vote:
     credentials: Credentials
     round: int
     payload: Payload
+    losses: tuple[float, ...] = ()  # train loss of each of the slot's partitions, in order
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,12 @@ def vote_to_chunks(vote: Vote, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pb
     header, data = payload_to_proto(vote.payload)
     cred = vote.credentials
     vote_header = pb.VoteHeader(
-        run_id=cred.run_id, round=vote.round, slot=cred.slot, token=cred.token, payload=header
+        run_id=cred.run_id,
+        round=vote.round,
+        slot=cred.slot,
+        token=cred.token,
+        payload=header,
+        partition_losses=vote.losses,
     )
     for k, part in enumerate(_split(data, chunk_bytes)):
         yield pb.VoteChunk(header=vote_header, data=part) if k == 0 else pb.VoteChunk(data=part)
@@ -158,6 +163,7 @@ def vote_from_header(header: pb.VoteHeader, data: bytes) -> Vote:
         credentials=vote_credentials(header),
         round=header.round,
         payload=payload_from_proto(header.payload, data),
+        losses=tuple(header.partition_losses),
     )
 
 

@@ -1,10 +1,10 @@
-"""A worker's life (DESIGN.md Sec. 3, steps 3 and 5):
+"""A gRPC worker's life (docs/design.md, Sec. 3 Architecture and one round, steps 3 and 5):
 
     wait for the master (GetStatus, exponential backoff) -> build the Setup from its config
-    -> Join (slot, token) -> resync from a snapshot if the run is past round 0
-    -> for each round r: vote (computed once per round) -> SubmitVote -> GetUpdate (long poll)
-       -> apply -> compare the digest; on a mismatch, a stale round or a lost master: resync /
-       reconnect and carry on.
+    -> Join (slot, token) -> the one worker loop (:func:`election.training.distributed.run_worker`)
+       over this class as its transport: resync from a snapshot if the run is past round 0
+       (``start``), SubmitVote (``send``), GetUpdate long poll (``receive``); on a digest
+       mismatch, a stale round or a lost master: resync / reconnect and carry on (``recover``).
 
 An adversary is the same loop with ``byzantine=True`` (the core attack registry decides what
 it sends) plus optional malformed traffic (:mod:`adversary.faults`) through ``hooks``.
@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from election.config import build_config
+from election.training.distributed import run_worker
 from election.training.nodes import DigestMismatch, WorkerNode
+from election.training.schemes import Update
 from election.training.setup import Setup, prepare
+from election.transport.base import Ballot, WorkerTransport
 from wire import snapshot as snapshot_layout
 from wire.errors import MalformedMessage
 from wire.jsonlog import JsonLog
@@ -32,8 +35,9 @@ from wire.messages import (
     RoundUpdate,
     UpdateQuery,
     Vote,
-    payload_from_core,
-    payload_to_core,
+    payload_nbytes,
+    payload_of_vote,
+    update_of_payload,
 )
 from worker.client import MasterClient, Rejected, Unreachable, backoff_delays
 
@@ -67,7 +71,11 @@ class Hooks(Protocol):
     def after_vote(self, loop: WorkerLoop, step: int) -> None: ...
 
 
-class WorkerLoop:
+class WorkerLoop(WorkerTransport):
+    """The gRPC worker: the one worker loop's transport, plus joining and recovery."""
+
+    recoverable = (Unreachable, Rejected, DigestMismatch)
+
     def __init__(
         self,
         client: MasterClient,
@@ -84,7 +92,6 @@ class WorkerLoop:
         self.setup: Setup | None = None
         self.node: WorkerNode | None = None
         self.assignment: Assignment | None = None
-        self._vote_cache: tuple[int, bytes | None] | None = None
         self.last_vote: Vote | None = None
         self.digest = ""
 
@@ -152,19 +159,12 @@ class WorkerLoop:
             raise MalformedMessage("the snapshot's parameters do not match its digest")
         snapshot_layout.load_into(self.node.replica, snap.tensors, snap.state)
         self.counters["resyncs"] += 1
-        self._vote_cache = None
+        self.node.forget_ballot()
         self.digest = snap.digest
         self.log.event("resynced", round=snap.round, digest=snap.digest[:16])
         return snap.round
 
     # --- the rounds ---
-    def vote_payload(self, step: int) -> bytes | None:
-        """This slot's message for ``step``, computed once even if it is sent again."""
-        assert self.node is not None
-        if self._vote_cache is None or self._vote_cache[0] != step:
-            self._vote_cache = (step, self.node.vote_bytes(step))
-        return self._vote_cache[1]
-
     def run(self) -> dict[str, Any]:
         status = self.client.wait_ready(
             self.options.connect_timeout_s,
@@ -180,17 +180,55 @@ class WorkerLoop:
             self._reconnect()
         assignment = self.assignment
         assert assignment is not None
+        self.slot = assignment.slot
         self.node = WorkerNode(
             self.setup, assignment.slot, byzantine=True if self.options.byzantine else None
         )
-        step = self._resync() if assignment.round > 0 else 0
-        total = self.setup.total_steps
-        while 0 <= step < total:
-            try:
-                step = self._round(step)
-            except (Unreachable, Rejected, DigestMismatch) as exc:
-                step = self._recover(exc, step)
+        run_worker(
+            self.setup,
+            assignment.slot,
+            self,
+            node=self.node,
+            round_timeout_s=self.options.round_timeout_s,
+        )
         return self.summary()
+
+    # --- the transport ---
+    def start(self, node: WorkerNode) -> int:
+        assert self.assignment is not None
+        return self._resync() if self.assignment.round > 0 else 0
+
+    def send(self, round_id: int, ballot: Ballot) -> None:
+        assert self.setup is not None
+        if self.hooks is not None:
+            self.hooks.before_vote(self, round_id)
+        if ballot.vote is not None:
+            payload = payload_of_vote(self.setup.scheme, ballot.vote)
+            losses = tuple(loss for _, loss in ballot.losses)
+            self.last_vote = Vote(self.credentials, round_id, payload, losses)
+            try:
+                self.client.submit(self.last_vote)
+                self.counters["votes_sent"] += 1
+                self.counters["bytes_sent"] += payload_nbytes(payload)
+            except Rejected as exc:
+                if exc.reason not in ("duplicate", "stale_round"):  # already in / round closed
+                    raise
+        if self.hooks is not None:
+            self.hooks.after_vote(self, round_id)
+
+    def receive(self, round_id: int, timeout_s: float) -> tuple[Update, str]:
+        assert self.setup is not None and self.node is not None
+        update = self._poll_update(round_id)
+        self.counters["updates"] += 1
+        self.counters["abstentions_seen"] += update.abstentions
+        self.digest = update.digest
+        return update_of_payload(self.setup.scheme, update.payload, self.node.replica.dim), (
+            update.digest
+        )
+
+    def recover(self, error: BaseException, round_id: int, node: WorkerNode) -> int:
+        assert isinstance(error, Exception)
+        return self._recover(error, round_id)
 
     def _recover(self, exc: Exception, step: int) -> int:
         """Handle a failed round; returns the round to continue with (-1 = the run is over).
@@ -213,30 +251,6 @@ class WorkerLoop:
             except (Unreachable, Rejected) as again:
                 exc = again
         raise GaveUp(f"could not recover in round {step}: {exc}")
-
-    def _round(self, step: int) -> int:
-        assert self.node is not None and self.setup is not None
-        if self.hooks is not None:
-            self.hooks.before_vote(self, step)
-        data = self.vote_payload(step)
-        if data is not None:
-            payload = payload_from_core(self.setup.scheme, data)
-            self.last_vote = Vote(self.credentials, step, payload)
-            try:
-                self.client.submit(self.last_vote)
-                self.counters["votes_sent"] += 1
-                self.counters["bytes_sent"] += len(data)
-            except Rejected as exc:
-                if exc.reason not in ("duplicate", "stale_round"):  # already in / round closed
-                    raise
-        if self.hooks is not None:
-            self.hooks.after_vote(self, step)
-        update = self._poll_update(step)
-        self.node.apply_update_bytes(step, payload_to_core(update.payload), update.digest)
-        self.counters["updates"] += 1
-        self.counters["abstentions_seen"] += update.abstentions
-        self.digest = update.digest
-        return step + 1
 
     def _poll_update(self, step: int) -> RoundUpdate:
         """Long-poll GetUpdate; a poll that times out is simply repeated."""

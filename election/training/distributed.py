@@ -1,23 +1,126 @@
-"""Transport-generic master and worker loops (the same rounds as the in-process fast path).
+"""The one master loop and the one worker loop; every transport is driven by them.
 
-master: for each step: gather payloads (missing/malformed = abstention) -> aggregate ->
-        optimizer step -> broadcast (update, digest after update) -> evaluate every K steps
-worker: for each step: compute its vote -> send -> receive the update -> apply -> check digest
-The same configuration gives the same ``model_sha256`` here, over any transport, as in
-:func:`election.training.loop.train_inprocess`.
+master, for r = first .. total-1 (docs/design.md, Sec. 3 Architecture and one round):
+    ballots = transport.gather(r, deadline)          # validated on receipt; None = abstention
+    update  = MasterNode.round(r, votes)             # the scheme's aggregate -> optimizer step
+    evaluate every K rounds and at the end           # RunRecorder -> metrics.csv
+    checkpoint every K rounds (feature, optional)    # before broadcasting: a restart re-serves r
+    transport.broadcast(r, update, digest)           # digest of the model after the update
+worker, for r = transport.start(node) .. total-1:
+    transport.send(r, ballot) -> transport.receive(r) -> apply -> compare the digest; a failure
+    the transport can recover from (reconnect, resync) continues at the round it returns.
+
+Counted the same on every transport (the single-process fast path included): the wire bytes of
+a round are the scheme's payload bytes of the votes the master received (no frame header), and
+the train loss of a round is the mean over the distinct partitions whose losses arrived with a
+vote. The same configuration gives the same ``model_sha256`` over any transport.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from election.training.nodes import MasterNode, WorkerNode
 from election.training.recorder import RunRecorder
 from election.training.runs import Progress
+from election.training.schemes import Update
 from election.training.setup import Setup
-from election.transport.base import MasterTransport, WorkerTransport
+from election.transport.base import Ballot, MasterTransport, WorkerTransport
 
 DEFAULT_ROUND_TIMEOUT_S = 60.0  # a vote missing after this long counts as an abstention
+
+
+def train_loss(ballots: Sequence[Ballot | None]) -> float:
+    """Mean train loss over the distinct partitions reported with a vote in ``ballots`` (NaN if
+    none): a partition held by several slots has the same loss on every replica, counted once;
+    a ballot without a vote counts for nothing (a transport need not carry it)."""
+    seen: dict[int, float] = {}
+    for ballot in ballots:
+        for partition, loss in () if ballot is None or ballot.vote is None else ballot.losses:
+            seen.setdefault(partition, loss)
+    if not seen:
+        return float("nan")
+    return sum(seen[i] for i in sorted(seen)) / len(seen)
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """What one closed round looked like (handed to ``on_round``)."""
+
+    round: int
+    update: Update
+    digest: str
+    votes: int  # ballots with a vote
+    abstentions: int
+    wire_bytes: int
+    train_loss: float
+    seconds: float  # from the ballots' arrival to the broadcast
+    evaluation: dict[str, float] | None  # the test metrics, when this round evaluated
+
+
+@dataclass
+class MasterFeatures:
+    """Optional features of the master loop (all off by default)."""
+
+    recorder: RunRecorder | None = None  # None: a fresh run folder
+    first_round: int = 0  # resume: the round to start with
+    history: list[tuple[int, dict[str, float]]] = field(default_factory=list)  # evaluations
+    checkpoint: Callable[[int, Update, str], None] | None = None  # (rounds done, update, digest)
+    checkpoint_every: int = 1  # rounds between checkpoints (and one at the end)
+    on_round: Callable[[RoundRecord], None] | None = None  # after every broadcast
+    progress: bool = False
+    label: str = ""  # progress bar label ("" = scheme/code)
+
+
+class _Window:
+    """Train losses since the last evaluation (the mean of the window goes to metrics.csv)."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def take(self) -> float:
+        mean = sum(self.losses) / len(self.losses) if self.losses else float("nan")
+        self.losses = []
+        return mean
+
+
+def _master_round(
+    step: int,
+    node: MasterNode,
+    transport: MasterTransport,
+    features: MasterFeatures,
+    recorder: RunRecorder,
+    window: _Window,
+    round_timeout_s: float,
+) -> RoundRecord:
+    """One round of the master loop (module docstring)."""
+    setup = node.setup
+    scheme, total = setup.scheme, setup.total_steps
+    ballots = transport.gather(step, round_timeout_s)
+    started = time.perf_counter()
+    votes = [None if b is None else b.vote for b in ballots]
+    present = sum(v is not None for v in votes)
+    wire = sum(scheme.vote_nbytes(v) for v in votes if v is not None)
+    loss = train_loss(ballots)
+    window.losses.append(loss)
+    done, evaluation = step + 1, None
+    with transport.model_lock():
+        update = node.round(step, votes)
+        digest = node.replica.digest()
+        transport.applied(step)
+        if done % setup.cfg.eval_every == 0 or done == total:
+            evaluation = node.replica.evaluate()
+            recorder.log_eval(done, window.take(), evaluation)
+            features.history.append((done, evaluation))
+    if features.checkpoint is not None and (done % features.checkpoint_every == 0 or done == total):
+        features.checkpoint(done, update, digest)
+    transport.broadcast(step, update, digest)
+    elapsed = time.perf_counter() - started
+    n = len(ballots)
+    return RoundRecord(step, update, digest, present, n - present, wire, loss, elapsed, evaluation)
 
 
 def run_master(
@@ -25,43 +128,48 @@ def run_master(
     transport: MasterTransport,
     *,
     round_timeout_s: float = DEFAULT_ROUND_TIMEOUT_S,
-    progress: bool = False,
     node: MasterNode | None = None,
+    features: MasterFeatures | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
-    """Run every round as the master; ``node`` may be built beforehand (threads share torch's
-    global RNG, so a threaded cluster builds its nodes one after another)."""
+    """Run every remaining round as the master; returns the run summary (also on disk).
+
+    ``node`` may be built beforehand (threads share torch's global RNG, so a threaded cluster
+    builds its nodes one after another).
+    """
     node = node or MasterNode(setup)
-    recorder = RunRecorder(setup)
-    bar = Progress(setup.total_steps, f"master/{setup.cfg.transport}", enabled=progress)
-    received_bytes, abstentions, step = 0, 0, 0
+    features = features or MasterFeatures(progress=progress)
+    recorder = features.recorder or RunRecorder(setup)
+    total, cfg = setup.total_steps, setup.cfg
+    label = features.label or f"{cfg.scheme}/{cfg.code}"
+    bar = Progress(total, label, enabled=features.progress or progress)
+    window, wire_total, abstentions, step = _Window(), 0, 0, features.first_round
     try:
-        for step in range(setup.total_steps):
-            payloads = transport.gather(step, round_timeout_s)
-            received_bytes += sum(len(p) for p in payloads if p)
-            votes = [node.decode(p) for p in payloads]
-            abstentions += sum(v is None for v in votes)
-            update = node.round(step, votes)
-            transport.broadcast(step, update, node.replica.digest())
-            done = step + 1
-            if done % setup.cfg.eval_every == 0 or done == setup.total_steps:
-                recorder.log_eval(done, float("nan"), node.replica.evaluate())
-            bar.update(done)
+        for step in range(features.first_round, total):
+            record = _master_round(
+                step, node, transport, features, recorder, window, round_timeout_s
+            )
+            wire_total += record.wire_bytes
+            abstentions += record.abstentions
+            if features.on_round is not None:
+                features.on_round(record)
+            last = recorder.values[-1] if recorder.values else float("nan")
+            bar.update(step + 1, f"{recorder.metric_name} {last:.4f}")
     except BaseException as exc:
         bar.close()
-        recorder.fail(exc, step)
+        if not isinstance(exc, transport.resumable):
+            recorder.fail(exc, step)
         raise
     bar.close()
-    per_round = received_bytes / max(1, setup.total_steps)
-    return recorder.finish(
-        node.replica,
-        setup.total_steps,
-        {
-            "dim": node.replica.dim,
-            "wire_bytes_per_round": per_round,
-            "wire_bytes_per_coord_per_vote": per_round / setup.cfg.n / node.replica.dim,
-            "abstentions": abstentions,
-        },
-    )
+    transport.finished()
+    per_round = wire_total / max(1, total)
+    extra: dict[str, Any] = {
+        "dim": node.replica.dim,
+        "wire_bytes_per_round": per_round,
+        "wire_bytes_per_coord_per_vote": per_round / max(1, cfg.n) / node.replica.dim,
+        "abstentions": abstentions,
+    }
+    return recorder.finish(node.replica, total, extra | transport.summary())
 
 
 def run_worker(
@@ -70,16 +178,21 @@ def run_worker(
     transport: WorkerTransport,
     *,
     round_timeout_s: float = DEFAULT_ROUND_TIMEOUT_S,
-    start_step: int = 0,
     node: WorkerNode | None = None,
 ) -> dict[str, Any]:
     """Run slot ``slot`` to the end; returns its counters (bytes sent, last digest)."""
     node = node or WorkerNode(setup, slot)
-    sent_bytes, digest = 0, ""
-    for step in range(start_step, setup.total_steps):
-        payload = node.vote_bytes(step)
-        sent_bytes += len(payload) if payload else 0
-        transport.send(step, payload)
-        update, digest = transport.receive(step, round_timeout_s)
-        node.apply_update_bytes(step, update, digest)
+    scheme, sent_bytes, digest = setup.scheme, 0, ""
+    step = transport.start(node)
+    while 0 <= step < setup.total_steps:
+        try:
+            ballot = node.ballot(step)
+            transport.send(step, ballot)
+            update, digest = transport.receive(step, round_timeout_s)
+            node.apply(step, update, digest)
+        except transport.recoverable as exc:
+            step = transport.recover(exc, step, node)
+            continue
+        sent_bytes += 0 if ballot.vote is None else scheme.vote_nbytes(ballot.vote)
+        step += 1
     return {"slot": slot, "sent_bytes": sent_bytes, "digest": digest}

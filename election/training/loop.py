@@ -1,9 +1,13 @@
-"""The single-machine loop: the whole system in one process (the paper's main.py, done right).
+"""The single-machine fast path: the whole system in one process, as a transport of the one
+master loop (the paper's main.py, done right; docs/design.md, Sec. 3 Architecture and one round).
 
-One round, as DESIGN.md Sec. 3 traces it:
+:class:`InProcessSystem` is the master's transport whose ``gather`` computes every worker's
+ballot itself, sharing the partition work:
     step batch (seed, epoch, step) -> partition signals, each computed ONCE -> partition signs
-    -> each worker's local majority over its row of G -> Byzantine workers apply the attack
-    -> packed votes -> packed majority (or quorum decoder) at the master -> optimizer step.
+    -> each worker's honest message over its row of G -> Byzantine workers apply the attack
+and whose ``broadcast`` has nothing to send (the workers compute on the master's replica).
+The master loop (:func:`election.training.distributed.run_master`) aggregates, steps the
+optimizer, evaluates and records exactly as over any other transport.
 With ``audit=True`` every step also compares the update with mu = sign(sum_i u_i) over all
 partitions (:mod:`election.training.audit`).
 With ``recompute=True`` every worker recomputes each of its partitions (the paper's cost).
@@ -11,21 +15,20 @@ With ``recompute=True`` every worker recomputes each of its partitions (the pape
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from election.training.audit import Audit, step_counts
 from election.training.batches import batch_for
+from election.training.distributed import MasterFeatures, run_master
+from election.training.nodes import MasterNode
 from election.training.partitions import PartitionComputer, with_worker_noise
 from election.training.recorder import RunRecorder
-from election.training.replica import Replica
 from election.training.round import attack_generator, byzantine_message
-from election.training.runs import Progress
-from election.training.schemes import partition_signs
+from election.training.schemes import Update, partition_signs
 from election.training.setup import Setup
+from election.transport.base import Ballot, MasterTransport
 
 
 def _only(signals: dict[int, torch.Tensor], row: tuple[int, ...]) -> dict[int, torch.Tensor]:
@@ -33,21 +36,15 @@ def _only(signals: dict[int, torch.Tensor], row: tuple[int, ...]) -> dict[int, t
     return {i: signals[i] for i in row}
 
 
-@dataclass
-class StepResult:
-    update: torch.Tensor  # (d,) int8 ternary, or float32 for gradient schemes
-    train_loss: float
-    wire_bytes: int  # bytes of the votes the master received this round
-    audit: dict[str, int] | None = None  # with cfg.audit: election.training.audit.step_counts
+class InProcessSystem(MasterTransport):
+    """Workers and adversaries of one run, computed in the master's process on its replica."""
 
-
-class InProcessSystem:
-    """Master, workers and adversaries of one run, in one process, sharing partition work."""
-
-    def __init__(self, setup: Setup) -> None:
+    def __init__(self, setup: Setup, node: MasterNode | None = None, audit: Audit | None = None):
         self.setup = setup
         cfg = setup.cfg
-        self.replica = Replica(cfg, setup.dataset, setup.device)
+        self.n_workers = cfg.n
+        self.node = node or MasterNode(setup)
+        self.replica = self.node.replica
         self.rows = [setup.partitions_of(j) for j in range(cfg.n)]
         self.computer = PartitionComputer(cfg, setup.dataset, self.replica.model, setup.device)
         # recompute mode: one computer per worker (own momentum state), as the paper's main.py
@@ -59,28 +56,39 @@ class InProcessSystem:
             if cfg.recompute
             else []
         )
+        self.audit = audit
+        self._all_signs: dict[int, torch.Tensor] = {}  # with an audit: this round's u_i
 
-    def step(self, step: int) -> StepResult:
-        setup, cfg, scheme = self.setup, self.setup.cfg, self.setup.scheme
-        batch = batch_for(cfg, step, setup.dataset.n_train)
-        signs: list[dict[int, torch.Tensor] | None]  # per worker: partition -> (d,) int8
+    def _signals(self, step: int, batch: torch.Tensor) -> tuple[list, list, dict]:
+        """Per worker: its signals and its partitions' losses; and the shared signals."""
+        cfg = self.setup.cfg
         shared: dict[int, torch.Tensor] = {}
         if cfg.recompute:
             per_worker = [
                 comp.signals(step, batch, row)
                 for comp, row in zip(self.worker_computers, self.rows, strict=True)
             ]
-            losses = [v for comp in self.worker_computers for v in comp.last_losses.values()]
+            losses = [
+                tuple((i, comp.last_losses[i]) for i in row)
+                for comp, row in zip(self.worker_computers, self.rows, strict=True)
+            ]
         else:
             held = sorted({i for row in self.rows for i in row})
             shared = self.computer.signals(step, batch, held)
             per_worker = [shared] * cfg.n
-            losses = list(self.computer.last_losses.values())
+            losses = [tuple((i, self.computer.last_losses[i]) for i in row) for row in self.rows]
         if cfg.worker_noise_std > 0:  # honest workers' own noise draws (docs/paper.md)
             per_worker = [
-                s if j in setup.byzantine else with_worker_noise(cfg, step, j, _only(s, row))
+                s if j in self.setup.byzantine else with_worker_noise(cfg, step, j, _only(s, row))
                 for j, (s, row) in enumerate(zip(per_worker, self.rows, strict=True))
             ]
+        return per_worker, losses, shared
+
+    def gather(self, round_id: int, timeout_s: float) -> list[Ballot | None]:
+        setup, cfg, scheme = self.setup, self.setup.cfg, self.setup.scheme
+        step = round_id
+        batch = batch_for(cfg, step, setup.dataset.n_train)
+        per_worker, losses, shared = self._signals(step, batch)
         if cfg.recompute or cfg.worker_noise_std > 0:
             signs = [scheme.signs(s) for s in per_worker]
         else:
@@ -96,75 +104,53 @@ class InProcessSystem:
             return {i: computed[i] for i in missing}
 
         target = scheme.lazy_target(cfg.n, known, compute)
-
-        messages: list[torch.Tensor | None] = []
+        ballots: list[Ballot | None] = []
         for j, row in enumerate(self.rows):
-            honest = scheme.honest(row, per_worker[j], signs[j], dim=self.replica.dim)
+            message: torch.Tensor | None = scheme.honest(
+                row, per_worker[j], signs[j], dim=self.replica.dim
+            )
             if j in setup.byzantine:
                 gen = attack_generator(cfg.seed, step, j)
-                messages.append(byzantine_message(setup.attack, honest, target, gen))
-            else:
-                messages.append(honest)
-        update, wire = self._aggregate(messages)
-        audit = None
-        if cfg.audit:  # the same all-partition signs the omniscient attacker's target uses
+                assert message is not None
+                message = byzantine_message(setup.attack, message, target, gen)
+            vote = None if message is None else scheme.as_vote(message)
+            ballots.append(Ballot(vote, losses[j]))
+        if self.audit is not None:  # the same all-partition signs the omniscient target uses
             everything = dict(known) | compute([i for i in range(cfg.n) if i not in known])
-            audit = step_counts(partition_signs(everything), update)
-        self.replica.apply_update(update, epoch=setup.epoch_of(step))
-        return StepResult(update, sum(losses) / max(1, len(losses)), wire, audit)
+            self._all_signs = partition_signs(everything)
+        return ballots
 
-    def _aggregate(self, messages: list[torch.Tensor | None]) -> tuple[torch.Tensor, int]:
-        """The master's update and the bytes of the votes it received."""
-        scheme = self.setup.scheme
-        votes = [None if m is None else scheme.as_vote(m) for m in messages]
-        wire = sum(scheme.vote_nbytes(v) for v in votes if v is not None)
-        update = scheme.aggregate(votes, self.replica.dim)
-        return scheme.update_tensor(update, self.setup.device), wire
+    def broadcast(self, round_id: int, update: Update, digest: str) -> None:
+        """Nothing to send: every worker computes on the master's replica. Audits the round."""
+        if self.audit is None:
+            return
+        tensor = self.setup.scheme.update_tensor(update, self.setup.device)
+        done = round_id + 1
+        self.audit.add(done, step_counts(self._all_signs, tensor))
+        if done % self.setup.cfg.eval_every == 0 or done == self.setup.total_steps:
+            self.audit.close_window(done)
+
+    def summary(self) -> dict[str, Any]:
+        if self.audit is None:
+            return {}
+        return {"audit": self.audit.summary(self.setup.total_steps)}
+
+    def step(self, step: int) -> Update:
+        """One round without recording (benchmarks): gather, aggregate, apply."""
+        ballots = self.gather(step, 0.0)
+        update = self.node.round(step, [None if b is None else b.vote for b in ballots])
+        self.broadcast(step, update, "")
+        return update
 
 
-def train_inprocess(
-    setup: Setup,
-    *,
-    progress: bool = True,
-    on_step: Callable[[int, StepResult], None] | None = None,
-) -> dict[str, Any]:
+def train_inprocess(setup: Setup, *, progress: bool = True) -> dict[str, Any]:
     """Run the configured training in this process; returns the summary (also on disk)."""
-    system = InProcessSystem(setup)
+    node = MasterNode(setup)
     recorder = RunRecorder(setup)
-    bar = Progress(setup.total_steps, f"{setup.cfg.scheme}/{setup.cfg.code}", enabled=progress)
     audit = Audit(recorder.run_dir / "audit.csv") if setup.cfg.audit else None
-    wire_total, step, losses = 0, 0, []
-    try:
-        for step in range(setup.total_steps):
-            result = system.step(step)
-            wire_total += result.wire_bytes
-            losses.append(result.train_loss)
-            if audit is not None and result.audit is not None:
-                audit.add(step + 1, result.audit)
-            if on_step is not None:
-                on_step(step, result)
-            done = step + 1
-            if done % setup.cfg.eval_every == 0 or done == setup.total_steps:
-                metrics = system.replica.evaluate()
-                recorder.log_eval(done, sum(losses) / len(losses), metrics)
-                if audit is not None:
-                    audit.close_window(done)
-                losses = []
-            last = recorder.values[-1] if recorder.values else float("nan")
-            bar.update(done, f"{recorder.metric_name} {last:.4f}")
-    except BaseException as exc:
-        bar.close()
-        recorder.fail(exc, step)
-        raise
-    bar.close()
-    d = system.replica.dim
-    per_round = wire_total / max(1, setup.total_steps)
-    extra: dict[str, Any] = {
-        "dim": d,
-        "wire_bytes_per_round": per_round,
-        "wire_bytes_per_coord_per_vote": per_round / max(1, setup.cfg.n) / d,
-    }
+    system = InProcessSystem(setup, node, audit)
+    features = MasterFeatures(recorder=recorder, progress=progress)
+    summary = run_master(setup, system, node=node, features=features)
     if audit is not None:
-        extra["audit"] = audit.summary(setup.total_steps)
         audit.plot(recorder.run_dir / "audit.png", f"{setup.cfg.dataset}: {recorder.label()}")
-    return recorder.finish(system.replica, setup.total_steps, extra)
+    return summary

@@ -1,5 +1,6 @@
 """The aggregation schemes as objects: each owns its honest message, its all-partition target,
-its aggregate and its wire codec (paper Sec. 3 and Sec. 5; docs/design.md, Sec. 3 One round).
+its aggregate and its wire codec (paper Sec. 3 and Sec. 5; docs/design.md, Sec. 3 Architecture
+and one round).
 
 Given partition signals x_i (d,), partition signs u_i = sign(x_i) and a worker's partitions S_j:
     majority    (Election Coding / SignSGD-MV):  E_j = sign(sum_{i in S_j} u_i),
@@ -146,9 +147,13 @@ class Scheme(ABC):
     def aggregate(self, votes: Sequence[Vote | None], dim: int) -> Update:
         """The master's update over the present votes (None = abstention; none: all zeros)."""
 
-    @abstractmethod
+    _update_dtype: ClassVar[torch.dtype] = torch.int8  # what the optimizer is handed
+
     def update_tensor(self, update: Update, device: torch.device) -> torch.Tensor:
         """The update as the (d,) tensor the optimizer applies, on ``device``."""
+        if isinstance(update, PackedVote):
+            return unpack_to_torch(update, device, dtype=torch.int8)  # (d,) int8
+        return update.to(device=device, dtype=self._update_dtype)
 
     # --- the wire codec ---
     @abstractmethod
@@ -157,6 +162,11 @@ class Scheme(ABC):
     @abstractmethod
     def decode_vote(self, data: bytes, dim: int) -> Vote:
         """Bytes -> a vote; raises VoteFormatError when they do not fit ``dim``."""
+
+    def check_vote(self, vote: Vote, dim: int) -> Vote:
+        """A vote handed over as an object, held to what its bytes would be: the vote, in the
+        wire's kind and dtype; raises VoteFormatError when it does not fit ``dim``."""
+        return self.decode_vote(self.encode_vote(vote), dim)
 
     def vote_nbytes(self, vote: Vote) -> int:
         """The payload bytes of a vote on the wire (without any frame header)."""
@@ -167,9 +177,9 @@ class Scheme(ABC):
             return update.to_bytes()
         return pack_ternary_torch(update.to(torch.int8)).to_bytes()
 
-    def decode_update(self, data: bytes, dim: int, device: torch.device) -> torch.Tensor:
-        """Bytes -> the (d,) update tensor on ``device``; raises VoteFormatError on a misfit."""
-        return unpack_to_torch(_packed(data, dim, "update"), device, dtype=torch.int8)
+    def decode_update(self, data: bytes, dim: int) -> Update:
+        """Bytes -> an update; raises VoteFormatError when they do not fit ``dim``."""
+        return _packed(data, dim, "update")
 
 
 class _PackedSignScheme(Scheme):
@@ -183,10 +193,6 @@ class _PackedSignScheme(Scheme):
     def aggregate(self, votes: Sequence[Vote | None], dim: int) -> PackedVote:
         packed = [v if isinstance(v, PackedVote) else None for v in votes]
         return majority(packed, length=dim, quorum=self.quorum)
-
-    def update_tensor(self, update: Update, device: torch.device) -> torch.Tensor:
-        assert isinstance(update, PackedVote)
-        return unpack_to_torch(update, device, dtype=torch.int8)  # (d,) int8
 
     def encode_vote(self, vote: Vote) -> bytes:
         packed = vote if isinstance(vote, PackedVote) else pack_ternary_torch(vote)
@@ -287,10 +293,6 @@ class SignedSum(_RawScheme):
             total += m
         return sign_ternary(total)  # (d,) int8
 
-    def update_tensor(self, update: Update, device: torch.device) -> torch.Tensor:
-        assert isinstance(update, torch.Tensor)
-        return update.to(device=device, dtype=torch.int8)
-
 
 class _GradientScheme(_RawScheme):
     """Full-gradient baselines: m_j = mean_{i in S_j} x_i, float32 votes and updates."""
@@ -298,6 +300,7 @@ class _GradientScheme(_RawScheme):
     vote_encoding = "FLOAT32_LE"
     update_encoding = "FLOAT32_LE"
     idle_votes_zero = False
+    _update_dtype = torch.float32
 
     def _honest(
         self, partitions: Sequence[int], signals: Signals, signs: Signals | None
@@ -316,16 +319,12 @@ class _GradientScheme(_RawScheme):
     @abstractmethod
     def _combine(self, stacked: torch.Tensor) -> torch.Tensor: ...
 
-    def update_tensor(self, update: Update, device: torch.device) -> torch.Tensor:
-        assert isinstance(update, torch.Tensor)
-        return update.to(device=device, dtype=torch.float32)
-
     def encode_update(self, update: Update) -> bytes:
         assert isinstance(update, torch.Tensor)
         return _raw_bytes(update, self.update_encoding)
 
-    def decode_update(self, data: bytes, dim: int, device: torch.device) -> torch.Tensor:
-        return _raw_tensor(data, dim, self.update_encoding, "update").to(device)
+    def decode_update(self, data: bytes, dim: int) -> Update:
+        return _raw_tensor(data, dim, self.update_encoding, "update")
 
 
 class Median(_GradientScheme):

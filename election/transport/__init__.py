@@ -1,4 +1,4 @@
-"""Transports move the bytes of one round between the master and the worker slots.
+"""Transports move one round's ballots and update between the master and the worker slots.
 
 One interface (:mod:`election.transport.base`), implementations: in-process (the reference,
 threads and queues), gRPC (``master``/``worker`` services) and MPI (:mod:`wire.mpi`, outside
@@ -6,6 +6,7 @@ the core: the core never imports mpi4py). Transports do not know what a sign is.
 """
 
 from election.transport.base import (
+    Ballot,
     MasterTransport,
     TransportClosed,
     TransportError,
@@ -14,6 +15,7 @@ from election.transport.base import (
 )
 
 __all__ = [
+    "Ballot",
     "MasterTransport",
     "TransportClosed",
     "TransportError",

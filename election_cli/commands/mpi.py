@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:  # pragma: no cover - mpi4py is a dependency
         raise ConfigError(f"mpi4py is not importable: {exc}") from exc
     from election.training.distributed import run_master, run_worker
+    from election.training.nodes import MasterNode, WorkerNode
     from election.training.setup import prepare
     from wire.mpi import MPIMaster, MPIWorker, SilentRank
 
@@ -60,16 +61,20 @@ def run(args: argparse.Namespace) -> int:
     setup = prepare(cfg)
     try:
         if rank == 0:
-            master = MPIMaster(comm)
+            node = MasterNode(setup)
+            master = MPIMaster(comm, setup.scheme, node.replica.dim)
             summary = run_master(
-                setup, master, round_timeout_s=args.round_timeout, progress=not args.quiet
+                setup,
+                master,
+                node=node,
+                round_timeout_s=args.round_timeout,
+                progress=not args.quiet,
             )
-            summary["bytes_sent_per_worker_per_round"] = [
-                master.bytes_received[s] / max(1, setup.total_steps) for s in range(cfg.n)
-            ]
             print_summary(summary, as_json=args.json)
         else:
-            run_worker(setup, rank - 1, MPIWorker(comm), round_timeout_s=args.round_timeout)
+            worker = WorkerNode(setup, rank - 1)
+            transport = MPIWorker(comm, setup.scheme, worker.replica.dim)
+            run_worker(setup, rank - 1, transport, node=worker, round_timeout_s=args.round_timeout)
     except SilentRank as exc:
         print(f"election: error: {exc}", file=sys.stderr, flush=True)
         comm.Abort(3)

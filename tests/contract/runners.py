@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +22,49 @@ from election.config import TrainConfig
 from election.training.distributed import run_master, run_worker
 from election.training.nodes import MasterNode, WorkerNode
 from election.training.setup import prepare
+from election.transport.base import WorkerTransport
 from election.transport.inprocess import InProcessHub
 
 Runner = Callable[[TrainConfig, Path], dict[str, Any]]
 TIMEOUT_S = 240.0
 
 
-def run_inprocess_hub(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
-    """run_master + one run_worker thread per slot over the in-process hub."""
-    setup = prepare(cfg.replace(runs_dir=str(workdir / "runs")))
-    hub = InProcessHub(cfg.n)
+Wrap = Callable[[int, WorkerTransport, MasterNode], WorkerTransport]  # (slot, hub end, master)
+
+
+@dataclass
+class HubRun:
+    """What an in-process hub run left: the master's summary, each slot's counters, the hub."""
+
+    summary: dict[str, Any]
+    workers: list[dict[str, Any]]
+    hub: InProcessHub
+
+
+def hub_cluster(
+    cfg: TrainConfig,
+    *,
+    wrap: Wrap | None = None,
+    round_timeout_s: float = TIMEOUT_S,
+) -> HubRun:
+    """run_master + one run_worker thread per slot over the in-process hub; ``wrap`` may put
+    a fault-injecting transport around a slot's end of the hub."""
+    setup = prepare(cfg)
     master_node = MasterNode(setup)  # nodes one by one: model init uses torch's global RNG
     nodes = [WorkerNode(setup, slot) for slot in range(cfg.n)]
+    dim = master_node.replica.dim
+    hub = InProcessHub(cfg.n, validate=lambda vote: setup.scheme.check_vote(vote, dim))
+    workers: list[dict[str, Any]] = [{} for _ in range(cfg.n)]
     errors: list[BaseException] = []
 
     def work(slot: int) -> None:
+        end: WorkerTransport = hub.worker(slot)
+        if wrap is not None:
+            end = wrap(slot, end, master_node)
         try:
-            run_worker(setup, slot, hub.worker(slot), node=nodes[slot], round_timeout_s=TIMEOUT_S)
+            workers[slot] = run_worker(
+                setup, slot, end, node=nodes[slot], round_timeout_s=TIMEOUT_S
+            )
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
             hub.close()
@@ -45,11 +72,16 @@ def run_inprocess_hub(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
     threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in range(cfg.n)]
     for t in threads:
         t.start()
-    summary = run_master(setup, hub.master(), node=master_node, round_timeout_s=TIMEOUT_S)
+    summary = run_master(setup, hub.master(), node=master_node, round_timeout_s=round_timeout_s)
     for t in threads:
         t.join(TIMEOUT_S)
     assert not errors, errors
-    return summary
+    return HubRun(summary, workers, hub)
+
+
+def run_inprocess_hub(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
+    """The in-process hub (threads) as a contract transport."""
+    return hub_cluster(cfg.replace(runs_dir=str(workdir / "runs"))).summary
 
 
 def run_grpc(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:

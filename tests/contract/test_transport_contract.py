@@ -9,6 +9,7 @@ deterministic. Transports come from ``runners.RUNNERS``.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,12 @@ def config(case: str, runs_dir: Path) -> TrainConfig:
     return build_config(values)
 
 
+def train_losses(summary: dict[str, Any]) -> list[str]:
+    """The train_loss column of the run's metrics.csv (one entry per evaluation)."""
+    with open(Path(summary["run_dir"]) / "metrics.csv") as f:
+        return [row["train_loss"] for row in csv.DictReader(f)]
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     runs = tmp_path_factory.mktemp("reference")
@@ -101,6 +108,10 @@ def test_transport_trains_the_same_model_as_the_single_process_loop(
     assert summary["final"] == expected["final"]
     assert summary["byzantine"] == expected["byzantine"]
     assert (Path(summary["run_dir"]) / "summary.json").is_file()
+    # counted alike on every transport: the votes' payload bytes and the train loss
+    assert summary["wire_bytes_per_round"] == expected["wire_bytes_per_round"]
+    assert train_losses(summary) == train_losses(expected)
+    assert all(loss != "nan" for loss in train_losses(summary))
 
 
 def test_the_quorum_case_trains_another_model_than_the_plain_decoder(

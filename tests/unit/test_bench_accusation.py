@@ -24,7 +24,11 @@ def test_bench_accusation_prints_one_json_object(
         assert result["byzantine"] == [] and result["inconsistent_last_round"] == 0
     else:
         assert result["proven_last_round"], "reverse attackers on replicated rows are convicted"
-    assert result["majority_ms"] > 0 and result["ratio_best"] > 0
+    assert result["majority_ms"] <= result["majority_median_ms"]  # best of the repeats
+    assert result["accusation_ms"] <= result["accusation_median_ms"]
+    assert result["ratio_best"] == pytest.approx(
+        result["accusation_ms"] / result["majority_ms"], rel=0.1
+    )
 
 
 def test_bench_accusation_rejects_bad_arguments_in_one_line(

@@ -36,3 +36,5 @@ def test_digits_split_is_shuffled_so_every_class_is_in_the_test_set() -> None:
 
 def test_digits_is_registered() -> None:
     assert "digits" in DATASETS
+    d = load_dataset("digits")  # scikit-learn's 1,797 8x8 images, 80/20 split
+    assert (d.n_train, d.n_test, tuple(d.train_x.shape[1:])) == (1437, 360, (64,))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from election.errors import ConfigError
+from election.errors import ConfigError, VoteFormatError
 from election.training.schemes import (
     SCHEMES,
     Majority,
@@ -86,9 +86,16 @@ def test_each_scheme_codec_round_trips_its_honest_vote_and_update(name):
     again = scheme.aggregate([back], 4)
     direct = scheme.aggregate([vote], 4)
     cpu = torch.device("cpu")
-    decoded = scheme.decode_update(scheme.encode_update(direct), 4, cpu)
+    decoded = scheme.decode_update(scheme.encode_update(direct), 4)
     assert torch.equal(scheme.update_tensor(again, cpu), scheme.update_tensor(direct, cpu))
-    assert torch.equal(decoded, scheme.update_tensor(direct, cpu))
+    assert torch.equal(scheme.update_tensor(decoded, cpu), scheme.update_tensor(direct, cpu))
+    checked = scheme.check_vote(vote, 4)
+    assert torch.equal(
+        scheme.update_tensor(scheme.aggregate([checked], 4), cpu),
+        scheme.update_tensor(direct, cpu),
+    )
+    with pytest.raises(VoteFormatError):
+        scheme.decode_vote(scheme.encode_vote(vote), 5)
 
 
 def test_a_worker_without_partitions_votes_zero_only_in_the_sign_schemes():

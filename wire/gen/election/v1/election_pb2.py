@@ -24,49 +24,49 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#wire/gen/election/v1/election.proto\x12\x0b\x65lection.v1\"\xb2\x01\n\rPayloadHeader\x12\'\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x15.election.v1.Encoding\x12\x0e\n\x06length\x18\x02 \x01(\x04\x12(\n\tzero_kind\x18\x03 \x01(\x0e\x32\x15.election.v1.ZeroKind\x12\x13\n\x0bsign_nbytes\x18\x04 \x01(\x04\x12\x13\n\x0bzero_nbytes\x18\x05 \x01(\x04\x12\x14\n\x0ctotal_nbytes\x18\x06 \x01(\x04\"E\n\x0bJoinRequest\x12\x0c\n\x04slot\x18\x01 \x01(\x05\x12\x13\n\x0bworker_name\x18\x02 \x01(\t\x12\x13\n\x0bjoin_secret\x18\x03 \x01(\t\"\x96\x01\n\x0cJoinResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04slot\x18\x02 \x01(\r\x12\x12\n\npartitions\x18\x03 \x03(\r\x12\x13\n\x0b\x63onfig_json\x18\x04 \x01(\t\x12\r\n\x05token\x18\x05 \x01(\t\x12\r\n\x05round\x18\x06 \x01(\x04\x12\x14\n\x0ctotal_rounds\x18\x07 \x01(\x04\x12\x0b\n\x03\x64im\x18\x08 \x01(\x04\"u\n\nVoteHeader\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x04\x12\x0c\n\x04slot\x18\x03 \x01(\r\x12\r\n\x05token\x18\x04 \x01(\t\x12+\n\x07payload\x18\x05 \x01(\x0b\x32\x1a.election.v1.PayloadHeader\"B\n\tVoteChunk\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.election.v1.VoteHeader\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"0\n\x07VoteAck\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x16\n\x0e\x61\x63\x63\x65pted_votes\x18\x02 \x01(\r\"K\n\rUpdateRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x04\x12\x0c\n\x04slot\x18\x03 \x01(\r\x12\r\n\x05token\x18\x04 \x01(\t\"~\n\x0cUpdateHeader\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12+\n\x07payload\x18\x03 \x01(\x0b\x32\x1a.election.v1.PayloadHeader\x12\r\n\x05votes\x18\x04 \x01(\r\x12\x13\n\x0b\x61\x62stentions\x18\x05 \x01(\r\"F\n\x0bUpdateChunk\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.election.v1.UpdateHeader\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\">\n\x0fSnapshotRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04slot\x18\x02 \x01(\r\x12\r\n\x05token\x18\x03 \x01(\t\"l\n\nTensorInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x05\x64type\x18\x02 \x01(\x0e\x32\x12.election.v1.DType\x12\r\n\x05shape\x18\x03 \x03(\x04\x12\x0e\n\x06offset\x18\x04 \x01(\x04\x12\x0e\n\x06nbytes\x18\x05 \x01(\x04\"o\n\x0eSnapshotHeader\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x14\n\x0ctotal_nbytes\x18\x03 \x01(\x04\x12(\n\x07tensors\x18\x04 \x03(\x0b\x32\x17.election.v1.TensorInfo\"J\n\rSnapshotChunk\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.election.v1.SnapshotHeader\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"\x0f\n\rStatusRequest\"\xb0\x01\n\x0eStatusResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x04\x12\x14\n\x0ctotal_rounds\x18\x03 \x01(\x04\x12\x10\n\x08\x66inished\x18\x04 \x01(\x08\x12\x0f\n\x07n_slots\x18\x05 \x01(\r\x12\x14\n\x0cjoined_slots\x18\x06 \x01(\r\x12\x13\n\x0b\x63onfig_json\x18\x07 \x01(\t\x12\x0b\n\x03\x64im\x18\x08 \x01(\x04\x12\x0e\n\x06\x64igest\x18\t \x01(\t*V\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x12\n\x0ePACKED_TERNARY\x10\x01\x12\x0c\n\x08INT16_LE\x10\x02\x12\x0e\n\nFLOAT32_LE\x10\x03*:\n\x08ZeroKind\x12\r\n\tZERO_NONE\x10\x00\x12\r\n\tZERO_MASK\x10\x01\x12\x10\n\x0cZERO_INDICES\x10\x02*4\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44TYPE_FLOAT32_LE\x10\x01\x32\xdb\x02\n\x08\x45lection\x12;\n\x04Join\x12\x18.election.v1.JoinRequest\x1a\x19.election.v1.JoinResponse\x12<\n\nSubmitVote\x12\x16.election.v1.VoteChunk\x1a\x14.election.v1.VoteAck(\x01\x12\x43\n\tGetUpdate\x12\x1a.election.v1.UpdateRequest\x1a\x18.election.v1.UpdateChunk0\x01\x12I\n\x0bGetSnapshot\x12\x1c.election.v1.SnapshotRequest\x1a\x1a.election.v1.SnapshotChunk0\x01\x12\x44\n\tGetStatus\x12\x1a.election.v1.StatusRequest\x1a\x1b.election.v1.StatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#wire/gen/election/v1/election.proto\x12\x0b\x65lection.v1\"\xb2\x01\n\rPayloadHeader\x12\'\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x15.election.v1.Encoding\x12\x0e\n\x06length\x18\x02 \x01(\x04\x12(\n\tzero_kind\x18\x03 \x01(\x0e\x32\x15.election.v1.ZeroKind\x12\x13\n\x0bsign_nbytes\x18\x04 \x01(\x04\x12\x13\n\x0bzero_nbytes\x18\x05 \x01(\x04\x12\x14\n\x0ctotal_nbytes\x18\x06 \x01(\x04\"E\n\x0bJoinRequest\x12\x0c\n\x04slot\x18\x01 \x01(\x05\x12\x13\n\x0bworker_name\x18\x02 \x01(\t\x12\x13\n\x0bjoin_secret\x18\x03 \x01(\t\"\x96\x01\n\x0cJoinResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04slot\x18\x02 \x01(\r\x12\x12\n\npartitions\x18\x03 \x03(\r\x12\x13\n\x0b\x63onfig_json\x18\x04 \x01(\t\x12\r\n\x05token\x18\x05 \x01(\t\x12\r\n\x05round\x18\x06 \x01(\x04\x12\x14\n\x0ctotal_rounds\x18\x07 \x01(\x04\x12\x0b\n\x03\x64im\x18\x08 \x01(\x04\"\x8f\x01\n\nVoteHeader\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x04\x12\x0c\n\x04slot\x18\x03 \x01(\r\x12\r\n\x05token\x18\x04 \x01(\t\x12+\n\x07payload\x18\x05 \x01(\x0b\x32\x1a.election.v1.PayloadHeader\x12\x18\n\x10partition_losses\x18\x06 \x03(\x01\"B\n\tVoteChunk\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.election.v1.VoteHeader\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"0\n\x07VoteAck\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x16\n\x0e\x61\x63\x63\x65pted_votes\x18\x02 \x01(\r\"K\n\rUpdateRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x04\x12\x0c\n\x04slot\x18\x03 \x01(\r\x12\r\n\x05token\x18\x04 \x01(\t\"~\n\x0cUpdateHeader\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12+\n\x07payload\x18\x03 \x01(\x0b\x32\x1a.election.v1.PayloadHeader\x12\r\n\x05votes\x18\x04 \x01(\r\x12\x13\n\x0b\x61\x62stentions\x18\x05 \x01(\r\"F\n\x0bUpdateChunk\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.election.v1.UpdateHeader\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\">\n\x0fSnapshotRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04slot\x18\x02 \x01(\r\x12\r\n\x05token\x18\x03 \x01(\t\"l\n\nTensorInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x05\x64type\x18\x02 \x01(\x0e\x32\x12.election.v1.DType\x12\r\n\x05shape\x18\x03 \x03(\x04\x12\x0e\n\x06offset\x18\x04 \x01(\x04\x12\x0e\n\x06nbytes\x18\x05 \x01(\x04\"o\n\x0eSnapshotHeader\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x14\n\x0ctotal_nbytes\x18\x03 \x01(\x04\x12(\n\x07tensors\x18\x04 \x03(\x0b\x32\x17.election.v1.TensorInfo\"J\n\rSnapshotChunk\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.election.v1.SnapshotHeader\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"\x0f\n\rStatusRequest\"\xb0\x01\n\x0eStatusResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x04\x12\x14\n\x0ctotal_rounds\x18\x03 \x01(\x04\x12\x10\n\x08\x66inished\x18\x04 \x01(\x08\x12\x0f\n\x07n_slots\x18\x05 \x01(\r\x12\x14\n\x0cjoined_slots\x18\x06 \x01(\r\x12\x13\n\x0b\x63onfig_json\x18\x07 \x01(\t\x12\x0b\n\x03\x64im\x18\x08 \x01(\x04\x12\x0e\n\x06\x64igest\x18\t \x01(\t*V\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x12\n\x0ePACKED_TERNARY\x10\x01\x12\x0c\n\x08INT16_LE\x10\x02\x12\x0e\n\nFLOAT32_LE\x10\x03*:\n\x08ZeroKind\x12\r\n\tZERO_NONE\x10\x00\x12\r\n\tZERO_MASK\x10\x01\x12\x10\n\x0cZERO_INDICES\x10\x02*4\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44TYPE_FLOAT32_LE\x10\x01\x32\xdb\x02\n\x08\x45lection\x12;\n\x04Join\x12\x18.election.v1.JoinRequest\x1a\x19.election.v1.JoinResponse\x12<\n\nSubmitVote\x12\x16.election.v1.VoteChunk\x1a\x14.election.v1.VoteAck(\x01\x12\x43\n\tGetUpdate\x12\x1a.election.v1.UpdateRequest\x1a\x18.election.v1.UpdateChunk0\x01\x12I\n\x0bGetSnapshot\x12\x1c.election.v1.SnapshotRequest\x1a\x1a.election.v1.SnapshotChunk0\x01\x12\x44\n\tGetStatus\x12\x1a.election.v1.StatusRequest\x1a\x1b.election.v1.StatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wire.gen.election.v1.election_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENCODING']._serialized_start=1530
-  _globals['_ENCODING']._serialized_end=1616
-  _globals['_ZEROKIND']._serialized_start=1618
-  _globals['_ZEROKIND']._serialized_end=1676
-  _globals['_DTYPE']._serialized_start=1678
-  _globals['_DTYPE']._serialized_end=1730
+  _globals['_ENCODING']._serialized_start=1557
+  _globals['_ENCODING']._serialized_end=1643
+  _globals['_ZEROKIND']._serialized_start=1645
+  _globals['_ZEROKIND']._serialized_end=1703
+  _globals['_DTYPE']._serialized_start=1705
+  _globals['_DTYPE']._serialized_end=1757
   _globals['_PAYLOADHEADER']._serialized_start=53
   _globals['_PAYLOADHEADER']._serialized_end=231
   _globals['_JOINREQUEST']._serialized_start=233
   _globals['_JOINREQUEST']._serialized_end=302
   _globals['_JOINRESPONSE']._serialized_start=305
   _globals['_JOINRESPONSE']._serialized_end=455
-  _globals['_VOTEHEADER']._serialized_start=457
-  _globals['_VOTEHEADER']._serialized_end=574
-  _globals['_VOTECHUNK']._serialized_start=576
-  _globals['_VOTECHUNK']._serialized_end=642
-  _globals['_VOTEACK']._serialized_start=644
-  _globals['_VOTEACK']._serialized_end=692
-  _globals['_UPDATEREQUEST']._serialized_start=694
-  _globals['_UPDATEREQUEST']._serialized_end=769
-  _globals['_UPDATEHEADER']._serialized_start=771
-  _globals['_UPDATEHEADER']._serialized_end=897
-  _globals['_UPDATECHUNK']._serialized_start=899
-  _globals['_UPDATECHUNK']._serialized_end=969
-  _globals['_SNAPSHOTREQUEST']._serialized_start=971
-  _globals['_SNAPSHOTREQUEST']._serialized_end=1033
-  _globals['_TENSORINFO']._serialized_start=1035
-  _globals['_TENSORINFO']._serialized_end=1143
-  _globals['_SNAPSHOTHEADER']._serialized_start=1145
-  _globals['_SNAPSHOTHEADER']._serialized_end=1256
-  _globals['_SNAPSHOTCHUNK']._serialized_start=1258
-  _globals['_SNAPSHOTCHUNK']._serialized_end=1332
-  _globals['_STATUSREQUEST']._serialized_start=1334
-  _globals['_STATUSREQUEST']._serialized_end=1349
-  _globals['_STATUSRESPONSE']._serialized_start=1352
-  _globals['_STATUSRESPONSE']._serialized_end=1528
-  _globals['_ELECTION']._serialized_start=1733
-  _globals['_ELECTION']._serialized_end=2080
+  _globals['_VOTEHEADER']._serialized_start=458
+  _globals['_VOTEHEADER']._serialized_end=601
+  _globals['_VOTECHUNK']._serialized_start=603
+  _globals['_VOTECHUNK']._serialized_end=669
+  _globals['_VOTEACK']._serialized_start=671
+  _globals['_VOTEACK']._serialized_end=719
+  _globals['_UPDATEREQUEST']._serialized_start=721
+  _globals['_UPDATEREQUEST']._serialized_end=796
+  _globals['_UPDATEHEADER']._serialized_start=798
+  _globals['_UPDATEHEADER']._serialized_end=924
+  _globals['_UPDATECHUNK']._serialized_start=926
+  _globals['_UPDATECHUNK']._serialized_end=996
+  _globals['_SNAPSHOTREQUEST']._serialized_start=998
+  _globals['_SNAPSHOTREQUEST']._serialized_end=1060
+  _globals['_TENSORINFO']._serialized_start=1062
+  _globals['_TENSORINFO']._serialized_end=1170
+  _globals['_SNAPSHOTHEADER']._serialized_start=1172
+  _globals['_SNAPSHOTHEADER']._serialized_end=1283
+  _globals['_SNAPSHOTCHUNK']._serialized_start=1285
+  _globals['_SNAPSHOTCHUNK']._serialized_end=1359
+  _globals['_STATUSREQUEST']._serialized_start=1361
+  _globals['_STATUSREQUEST']._serialized_end=1376
+  _globals['_STATUSRESPONSE']._serialized_start=1379
+  _globals['_STATUSRESPONSE']._serialized_end=1555
+  _globals['_ELECTION']._serialized_start=1760
+  _globals['_ELECTION']._serialized_end=2107
 # @@protoc_insertion_point(module_scope)

@@ -81,18 +81,20 @@ class JoinResponse(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., slot: _Optional[int] = ..., partitions: _Optional[_Iterable[int]] = ..., config_json: _Optional[str] = ..., token: _Optional[str] = ..., round: _Optional[int] = ..., total_rounds: _Optional[int] = ..., dim: _Optional[int] = ...) -> None: ...
 
 class VoteHeader(_message.Message):
-    __slots__ = ("run_id", "round", "slot", "token", "payload")
+    __slots__ = ("run_id", "round", "slot", "token", "payload", "partition_losses")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     ROUND_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_LOSSES_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     round: int
     slot: int
     token: str
     payload: PayloadHeader
-    def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., slot: _Optional[int] = ..., token: _Optional[str] = ..., payload: _Optional[_Union[PayloadHeader, _Mapping]] = ...) -> None: ...
+    partition_losses: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., slot: _Optional[int] = ..., token: _Optional[str] = ..., payload: _Optional[_Union[PayloadHeader, _Mapping]] = ..., partition_losses: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class VoteChunk(_message.Message):
     __slots__ = ("header", "data")
