@@ -25,10 +25,6 @@ def _params() -> list[Any]:
         marks = [] if transport in DEFAULT_TIER else [pytest.mark.e2e]
         for case in CASES:
             why = missing_data(case)
-            if transport not in DEFAULT_TIER and CASES[case].get("attack") == "crash":
-                # TODO(issue 13): a crashed worker costs a whole round deadline per step over
-                # gRPC/MPI, past the runner's time limit; locked in-process until then.
-                why = "crash is locked in-process only (a round deadline per step elsewhere)"
             marks_case = [*marks, pytest.mark.skipif(bool(why), reason=why)] if why else marks
             out.append(pytest.param(transport, case, marks=marks_case, id=f"{transport}-{case}"))
     return out
