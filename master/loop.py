@@ -1,4 +1,4 @@
-"""The master's training loop over the round state (DESIGN.md Sec. 3, step 4).
+"""The master's training loop over the round state (docs/design.md, Sec. 3, step 4).
 
     for r in open_round .. total-1:
         payloads = rounds.collect(r)            # all n, or the deadline with >= min_votes

@@ -1,5 +1,5 @@
 """Round state of the master: validate and store votes, close a round on quorum or deadline,
-publish its update for the long-polling workers (DESIGN.md Sec. 3 step 4, Sec. 4).
+publish its update for the long-polling workers (docs/design.md, Sec. 3 step 4, Sec. 4).
 
 A pure, thread-safe class (no grpc): RPC threads call :meth:`RoundState.submit` and
 :meth:`RoundState.wait_update`; the training loop calls :meth:`collect` then :meth:`publish`.

@@ -1,4 +1,4 @@
-"""Adapters between the core and the gRPC wire (DESIGN.md Sec. 4).
+"""Adapters between the core and the gRPC wire (docs/design.md, Sec. 4).
 
 - :mod:`wire.gen`: code generated from ``proto/`` by ``scripts/gen_proto.sh`` (never edited);
 - :mod:`wire.messages`: plain protocol objects (no grpc) the services work with;

@@ -1,4 +1,4 @@
-"""Transport security: TLS / mutual TLS credentials and per-slot vote tokens (DESIGN.md Sec. 4).
+"""TLS and mutual TLS credentials, and per-slot vote tokens (docs/design.md, Sec. 4).
 
 TLS: the master serves with ``--tls-cert/--tls-key``; given ``--tls-ca`` too it requires every
 client to present a certificate signed by that CA (mTLS). Clients verify the master with

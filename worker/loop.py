@@ -1,4 +1,4 @@
-"""A worker's life (DESIGN.md Sec. 3, steps 3 and 5):
+"""A worker's life (docs/design.md, Sec. 3, steps 3 and 5):
 
     wait for the master (GetStatus, exponential backoff) -> build the Setup from its config
     -> Join (slot, token) -> resync from a snapshot if the run is past round 0

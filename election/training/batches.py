@@ -3,7 +3,7 @@
 Under the seed protocol (docs/paper.md) partition i is instead a fixed contiguous shard of the
 training rows, read in order (:func:`shard_indices`).
 
-DESIGN.md Sec. 2: the per-step global batch is split into n equal data partitions; partition i
+docs/design.md, Sec. 2: the per-step global batch is split into n equal data partitions; partition i
 is the i-th slice of the step's batch. Nothing is shipped per round: a worker that knows the
 seed, the epoch and the step computes exactly the indices the master would.
 """

@@ -1,6 +1,6 @@
 """The single-machine loop: the whole system in one process (the paper's main.py, done right).
 
-One round, as DESIGN.md Sec. 3 traces it:
+One round, as docs/design.md, Sec. 3 traces it:
     step batch (seed, epoch, step) -> partition signals, each computed ONCE -> partition signs
     -> each worker's local majority over its row of G -> Byzantine workers apply the attack
     -> packed votes -> packed majority (or quorum decoder) at the master -> optimizer step.

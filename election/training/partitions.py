@@ -1,4 +1,4 @@
-"""Per-partition gradients and the signals workers vote on (DESIGN.md Sec. 2, paper Sec. 3).
+"""Per-partition gradients and the signals workers vote on (docs/design.md, Sec. 2, paper Sec. 3).
 
 For partition i of the step's batch the honest worker computes g_i (the mean-loss gradient over
 the partition's samples) and then the signal it signs:
