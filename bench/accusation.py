@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bench import standalone_main
 from election.accusation import Accuser
 from election.accusation.monitor import DEFAULT_WINDOW_BYTES, DEFAULT_WINDOWS
 from election.codes.registry import make_code
@@ -169,13 +170,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.accusation", description=__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except ConfigError as err:
-        parser.exit(2, f"election: error: {err}\n")
+    return standalone_main("python -m bench.accusation", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

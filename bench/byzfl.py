@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from bench import standalone_main
 from election.baselines.byzfl import AGGREGATORS, PINNED, ByzflAggregator, load_byzfl
 from election.errors import ConfigError
 from election.votes import majority, pack_ternary
@@ -108,13 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.byzfl", description=__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except ConfigError as err:
-        parser.exit(2, f"election: error: {err}\n")
+    return standalone_main("python -m bench.byzfl", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

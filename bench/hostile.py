@@ -41,6 +41,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench import standalone_main
 from election.config import build_config
 from election.errors import ConfigError
 from election.training.loop import train_inprocess
@@ -299,14 +300,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__)
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "hostile", help="probe and round latency under stalled uploads (JSON)"
+    )
     add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except ConfigError as err:
-        parser.exit(2, f"election: error: {err}\n")
+    parser.set_defaults(func=run)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return standalone_main("python -m bench.hostile", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

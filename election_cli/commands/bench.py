@@ -13,6 +13,9 @@ BENCH_MODULES = (
     "bench.grpc",
     "bench.cluster",
     "bench.packer",
+    "bench.accusation",
+    "bench.byzfl",
+    "bench.hostile",
 )
 
 

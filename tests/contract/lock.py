@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from election.config import TrainConfig, build_config
+from election.data import amazon, fashion_mnist
 
 LOCK_FILE = Path(__file__).with_name("model_digests.json")
-FASHION_ROOT = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 
 # Every case: a few steps on a few hundred samples, one torch thread (bitwise deterministic).
 # The decoder is always explicit, so a change of the default decoder does not move a digest.
@@ -42,7 +42,6 @@ FASHION: dict[str, Any] = {
     "steps": 4,
     "eval_every": 2,
 }
-AMAZON_CSV = Path("../shared/data/amazon")  # the Amazon Employee Access CSV, never committed
 AMAZON: dict[str, Any] = {
     "dataset": "amazon",
     "optimizer": "partition-momentum",
@@ -138,10 +137,10 @@ CASES: dict[str, dict[str, Any]] = {
 def missing_data(case: str) -> str:
     """Why the case cannot run on this machine ("" when its dataset is present)."""
     dataset = CASES[case].get("dataset")
-    if dataset == "fashion-mnist" and not FASHION_ROOT.is_dir():
-        return f"no {FASHION_ROOT}"
-    if dataset == "amazon" and not AMAZON_CSV.exists():
-        return f"no {AMAZON_CSV}"
+    if dataset == "fashion-mnist" and fashion_mnist.find_files(None) is None:
+        return "no Fashion-MNIST IDX files where the loader looks"
+    if dataset == "amazon" and not any(p.is_file() for p in amazon.candidate_paths(None)):
+        return "no Amazon train.csv where the loader looks"
     return ""
 
 

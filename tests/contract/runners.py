@@ -27,6 +27,9 @@ from election.transport.inprocess import InProcessHub
 
 Runner = Callable[[TrainConfig, Path], dict[str, Any]]
 TIMEOUT_S = 240.0
+# The gRPC master's round deadline: a crashed (silent) slot abstains only when it passes, so the
+# master's 60 s default would cost a minute per step; rounds here take milliseconds.
+GRPC_ROUND_DEADLINE_S = 15.0
 
 
 Wrap = Callable[[int, WorkerTransport, MasterNode], WorkerTransport]  # (slot, hub end, master)
@@ -89,7 +92,9 @@ def run_grpc(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
     from master.cluster import LocalCluster
 
     cluster = LocalCluster(
-        cfg.replace(runs_dir=str(workdir / "runs")), workdir / "cluster", master_args=["--quiet"]
+        cfg.replace(runs_dir=str(workdir / "runs")),
+        workdir / "cluster",
+        master_args=["--quiet", "--round-timeout", str(GRPC_ROUND_DEADLINE_S)],
     )
     try:
         cluster.start_all()

@@ -27,20 +27,6 @@ PROSE_SUFFIXES = {".md", ".rst", ".txt"}
 DATA_SUFFIXES = {".json", ".jsonl", ".csv", ".png", ".svg", ".lock"}
 C_SUFFIXES = {".c", ".h", ".cjs", ".js", ".proto"}
 
-# TODO(issue 13a): these files are being rewritten by the round-path work and still cite the
-# external brief; drop each entry when its file points at docs/design.md (or is gone).
-PENDING_13A = {
-    "adversary/__init__.py",
-    "election/training/batches.py",
-    "election/training/loop.py",
-    "election/training/partitions.py",
-    "master/loop.py",
-    "master/rounds.py",
-    "wire/__init__.py",
-    "wire/security.py",
-    "worker/loop.py",
-}
-
 
 def tracked_files() -> list[Path]:
     """Every file git tracks (the clone's content); the tree minus build output without git."""
@@ -119,7 +105,6 @@ def test_no_tracked_file_cites_an_external_design_brief() -> None:
     offenders = [
         f"{rel}:{line_of(text, m.start())}"
         for _, rel, text in text_files()
-        if rel not in PENDING_13A
         for m in BRIEFS.finditer(text)
     ]
     assert offenders == [], "cite docs/design.md instead"
