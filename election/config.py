@@ -35,6 +35,10 @@ CODES = ("uncoded", "bernoulli", "deterministic", "ternary", "paper-r3.8")
 OPTIMIZERS = ("master-momentum", "partition-momentum")
 TRANSPORTS = ("inprocess", "grpc", "mpi")
 PROTOCOLS = ("project", "seed")  # seed: the official Amazon code's data order (docs/paper.md)
+# accusation at the master (docs/accusation.md): auto = on where a proof is sound (a scheme whose
+# honest votes are sign(G u), no per-worker noise), on = required, off = never
+ACCUSATION_MODES = ("auto", "on", "off")
+QUARANTINE_MODES = ("off", "proven")  # proven: a proven worker's later votes count as abstentions
 
 # Paper, CIFAR-10 (Sec. 5): multiply lr by 0.1 at these epochs; n in {5, 9} used 40/80.
 # The model each dataset trains when --model is not given (the one table: the dataset presets
@@ -76,6 +80,8 @@ class TrainConfig:
     decoder: str = "auto"
     quorum: int = 0  # q of the quorum decoder; 0 = b + 1 (dead coordinates can never move)
     audit: bool = False  # in-process: count coordinates where the update differs from mu
+    accusation: str = "auto"  # proofs, scores, telemetry per round at the master (ACCUSATION_MODES)
+    quarantine: str = "off"  # off | proven: a proven worker's later votes count as abstentions
     # --- optimisation ---
     optimizer: str = "master-momentum"  # master-momentum (CIFAR) | partition-momentum (Amazon)
     lr: float = 1e-3  # digits: signSGD step size (with momentum 0.9 the effective step is 1e-2)
@@ -167,6 +173,7 @@ class TrainConfig:
             self.audit,
             f"needs transport inprocess and a partition-sign scheme ({_audited_schemes()})",
         )
+        _check_accusation(self)
         _require(
             self.code in CODES or self.code.startswith("file:"),
             "code",
@@ -189,6 +196,11 @@ class TrainConfig:
         quorum_scheme = "quorum" in _scheme_class(self.scheme).decoders
         coded = quorum_scheme and self.code in QUORUM_BY_DEFAULT
         return "quorum" if coded else "plain"
+
+    @property
+    def accusation_active(self) -> bool:
+        """The master runs the Accuser: mode on, or auto where the proofs are sound."""
+        return self.accusation != "off" and _accusation_sound(self)
 
     def to_json_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -243,6 +255,31 @@ def _check_worker_noise(cfg: TrainConfig) -> None:
         "worker_noise_std",
         std,
         "needs optimizer=master-momentum (partition momentum is shared by a partition's holders)",
+    )
+
+
+def _accusation_sound(cfg: TrainConfig) -> bool:
+    """Proofs assume every honest vote is sign(G u) with the same u (docs/accusation.md)."""
+    return _scheme_class(cfg.scheme).accusable and cfg.worker_noise_std == 0
+
+
+def _check_accusation(cfg: TrainConfig) -> None:
+    """The accusation and quarantine modes, and where they may be asked for."""
+    modes, quarantine = ACCUSATION_MODES, QUARANTINE_MODES
+    _require(cfg.accusation in modes, "accusation", cfg.accusation, f"must be one of {modes}")
+    _require(cfg.quarantine in quarantine, "quarantine", cfg.quarantine, f"must be in {quarantine}")
+    sound = _accusation_sound(cfg)
+    _require(
+        cfg.accusation != "on" or sound,
+        "accusation",
+        cfg.accusation,
+        "needs a scheme whose honest votes are sign(G u) (majority) and worker_noise_std=0",
+    )
+    _require(
+        cfg.quarantine == "off" or (cfg.accusation != "off" and sound),
+        "quarantine",
+        cfg.quarantine,
+        "needs accusation (auto or on) with scheme majority and worker_noise_std=0",
     )
 
 

@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from election.config import (
+    ACCUSATION_MODES,
     DECODERS,
     FIELD_TYPES,
     OPTIMIZERS,
     PROTOCOLS,
+    QUARANTINE_MODES,
     SCHEMES,
     TRANSPORTS,
     TrainConfig,
@@ -84,6 +86,17 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="in-process: count coordinates where the update differs from the all-partition "
         "majority mu (split into mu != 0, tie, dead) per evaluation window",
+    )
+    g.add_argument(
+        "--accusation",
+        choices=ACCUSATION_MODES,
+        help="master: per round, the workers the votes prove Byzantine, scores and telemetry "
+        "(docs/accusation.md); auto (default) = on for scheme majority without worker noise",
+    )
+    g.add_argument(
+        "--quarantine",
+        choices=QUARANTINE_MODES,
+        help="proven: a worker once proven Byzantine has its later votes counted as abstentions",
     )
     g = parser.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=OPTIMIZERS)
@@ -182,4 +195,27 @@ def print_summary(summary: dict[str, Any], *, as_json: bool) -> None:
     final = ", ".join(f"{k} {v:.4f}" for k, v in summary["final"].items() if v is not None)
     print(f"finished {summary['steps']} steps: {final}")
     print(f"model sha256 {summary['model_sha256']}")
+    for line in accusation_lines(summary):
+        print(line)
     print(f"run folder   {summary['run_dir']}", file=sys.stdout)
+
+
+def accusation_lines(summary: Mapping[str, Any]) -> list[str]:
+    """The summary's accusation and telemetry in two lines (none when the accusation was off)."""
+    acc, tele = summary.get("accusation"), summary.get("telemetry")
+    if not acc or not tele:
+        return []
+    first = acc["first_proof_round"]
+    proven = ", ".join(f"{j} (round {r})" for j, r in first.items()) or "none"
+    quarantined = f"; quarantined {acc['quarantined']}" if acc["quarantine"] != "off" else ""
+
+    def share(name: str) -> str:
+        value = tele.get(f"{name}_share_mean")
+        return "-" if value is None else f"{value:.4f}"
+
+    return [
+        f"proven       {proven}{quarantined}",
+        f"telemetry    dead {share('dead')}, ties {share('tie')}, movable by b={tele['b']} "
+        f"{share('movable')} (mean of {tele['rounds']} rounds, margin median "
+        f"{tele['margin_median']})",
+    ]

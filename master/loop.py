@@ -67,6 +67,7 @@ class _Features:
         self.transport = transport
         self.recorder = recorder
         self.history = history
+        self.proven: set[int] = set()  # workers proven Byzantine so far (accusation on)
 
     def save(self, update: RoundUpdate | None) -> None:
         with self.service.model_lock:
@@ -76,6 +77,26 @@ class _Features:
     def checkpoint(self, done: int, update: Update, digest: str) -> None:
         self.save(self.transport.round_update(done - 1, update, digest))
 
+    def on_proof(self, step: int, worker: int, line: str) -> None:
+        """The one log event of a worker's first proof."""
+        self.service.log.event("proven_byzantine", round=step, worker=worker, detail=line)
+
+    def observe_accusation(self, record: RoundRecord) -> None:
+        metrics, evidence = self.service.metrics, record.evidence
+        assert evidence is not None
+        if record.quarantined:
+            metrics.inc("votes_quarantined", record.quarantined)
+        tele, verdict = evidence.telemetry, evidence.accusation
+        self.proven.update(evidence.newly_proven)
+        shares = {
+            "dead_share": tele.dead_share,
+            "tie_share": tele.tie_share,
+            "movable_share": tele.movable_share,
+            "min_liars": float(verdict.min_liars or 0),
+        }
+        held = len(self.proven) if self.service.setup.cfg.quarantine == "proven" else 0
+        metrics.observe_accusation(self.proven, [float(x) for x in evidence.score], held, shares)
+
     def on_round(self, record: RoundRecord) -> None:
         service, metrics = self.service, self.service.metrics
         if record.evaluation is not None:
@@ -84,6 +105,8 @@ class _Features:
         metrics.inc("abstentions", record.abstentions)
         metrics.set("current_round", record.round + 1)
         metrics.observe_round(record.seconds)
+        if record.evidence is not None:
+            self.observe_accusation(record)
         service.log.event(
             "round",
             round=record.round,
@@ -115,6 +138,7 @@ def run_rounds(
         checkpoint=hooks.checkpoint if opts.checkpoint_dir else None,
         checkpoint_every=opts.checkpoint_every,
         on_round=hooks.on_round,
+        on_proof=hooks.on_proof,
         progress=progress,
         label=f"master/grpc {setup.cfg.code}",
     )

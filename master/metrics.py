@@ -11,12 +11,21 @@ election_bytes_received_total                vote payload bytes accepted
 election_bytes_sent_total                    update and snapshot payload bytes streamed
 election_accuracy                            last evaluated test metric (accuracy or AUC)
 election_joins_total, election_resyncs_total Join calls, snapshots served
+with the accusation on (docs/accusation.md), per round:
+election_worker_proven{worker=...}           1 once the worker was proven Byzantine
+election_worker_score{worker=...}            its exponentially weighted disagreement score
+election_proven_workers, election_quarantined_workers
+election_votes_quarantined_total             received votes counted as abstentions
+election_round_min_liars                     smallest set of workers explaining the round
+election_dead_share, election_tie_share, election_movable_share
+                                             robustness telemetry of the last round (sampled)
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from wire.errors import REASONS
@@ -29,6 +38,9 @@ class Metrics:
         self.rejected: Counter[str] = Counter({reason: 0 for reason in REASONS})
         self.gauges: dict[str, float] = {"current_round": 0.0, "accuracy": float("nan")}
         self.round_seconds_last = 0.0
+        self.proven: frozenset[int] = frozenset()  # workers ever proven Byzantine
+        self.scores: list[float] = []  # per worker (NaN: not seen yet); [] = accusation off
+        self.quarantined = 0
 
     def inc(self, name: str, value: float = 1) -> None:
         with self._lock:
@@ -47,6 +59,20 @@ class Metrics:
             self.counters["round_seconds_sum"] += seconds  # type: ignore[assignment]
             self.counters["round_seconds_count"] += 1
             self.round_seconds_last = seconds
+
+    def observe_accusation(
+        self,
+        proven: Iterable[int],
+        scores: list[float],
+        quarantined: int,
+        shares: dict[str, float],
+    ) -> None:
+        """The accusation's view of the last round (shares: dead/tie/movable_share, min_liars)."""
+        with self._lock:
+            self.proven = frozenset(proven)
+            self.scores = list(scores)
+            self.quarantined = quarantined
+            self.gauges.update(shares)
 
     def snapshot(self) -> dict[str, float]:
         """Flat copy, e.g. for summary.json: counters, gauges and rejected_<reason>."""
@@ -83,7 +109,34 @@ class Metrics:
             metric("accuracy", "gauge", g["accuracy"], "last evaluated test metric")
             metric("joins_total", "counter", c["joins"], "Join calls")
             metric("resyncs_total", "counter", c["snapshots"], "snapshots served")
+            if self.scores:
+                self._render_accusation(lines, metric)
             return "\n".join(lines) + "\n"
+
+    def _render_accusation(self, lines: list[str], metric: Callable[..., None]) -> None:
+        """The accusation's metrics (module docstring); called under the lock."""
+        per_worker = (
+            ("worker_proven", "1 once the worker was proven Byzantine"),
+            ("worker_score", "exponentially weighted disagreement score"),
+        )
+        for name, help_text in per_worker:
+            lines.append(f"# HELP election_{name} {help_text}")
+            lines.append(f"# TYPE election_{name} gauge")
+            for j, score in enumerate(self.scores):
+                value = float(j in self.proven) if name == "worker_proven" else score
+                lines.append(f'election_{name}{{worker="{j}"}} {value:g}')
+        g = self.gauges
+        metric("proven_workers", "gauge", len(self.proven), "workers proven Byzantine")
+        metric("quarantined_workers", "gauge", self.quarantined, "workers in quarantine")
+        metric(
+            "votes_quarantined_total",
+            "counter",
+            self.counters["votes_quarantined"],
+            "votes counted as abstentions",
+        )
+        metric("round_min_liars", "gauge", g.get("min_liars", 0.0), "liars at least, last round")
+        for share in ("dead_share", "tie_share", "movable_share"):
+            metric(share, "gauge", g.get(share, float("nan")), f"{share}, last round (sampled)")
 
 
 def serve_metrics(metrics: Metrics, *, host: str, port: int) -> ThreadingHTTPServer:

@@ -6,6 +6,8 @@ master, for r = first .. total-1 (docs/design.md, Sec. 3 Architecture and one ro
     evaluate every K rounds and at the end           # RunRecorder -> metrics.csv
     checkpoint every K rounds (feature, optional)    # before broadcasting: a restart re-serves r
     transport.broadcast(r, update, digest)           # digest of the model after the update
+    accusation (feature, on by default for majority): proofs, scores, telemetry of the round's
+    votes (election.training.accusing); with quarantine, later votes of a proven worker abstain
 worker, for r = transport.start(node) .. total-1:
     transport.send(r, ballot) -> transport.receive(r) -> apply -> compare the digest; a failure
     the transport can recover from (reconnect, resync) continues at the round it returns.
@@ -18,11 +20,16 @@ vote. The same configuration gives the same ``model_sha256`` over any transport.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from election.accusation import RoundEvidence
+from election.errors import ConfigError
+from election.notices import warn
+from election.training.accusing import ACCUSATION_PLOT, AccusationWatch
 from election.training.nodes import MasterNode, WorkerNode
 from election.training.recorder import RunRecorder
 from election.training.runs import Progress
@@ -59,6 +66,8 @@ class RoundRecord:
     train_loss: float
     seconds: float  # from the ballots' arrival to the broadcast
     evaluation: dict[str, float] | None  # the test metrics, when this round evaluated
+    evidence: RoundEvidence | None = None  # the accusation's view of the round (None: off)
+    quarantined: int = 0  # received votes counted as abstentions (quarantine proven)
 
 
 @dataclass
@@ -73,6 +82,25 @@ class MasterFeatures:
     on_round: Callable[[RoundRecord], None] | None = None  # after every broadcast
     progress: bool = False
     label: str = ""  # progress bar label ("" = scheme/code)
+    on_proof: Callable[[int, int, str], None] | None = None  # (round, worker, line); None: stderr
+
+
+def _print_proof(step: int, worker: int, line: str) -> None:
+    print(f"election: {line}", file=sys.stderr, flush=True)
+
+
+def make_watch(setup: Setup, recorder: RunRecorder) -> AccusationWatch | None:
+    """The run's accusation state, or None when it is off (or, in auto mode, cannot run)."""
+    cfg = setup.cfg
+    if not cfg.accusation_active:
+        return None
+    try:
+        return AccusationWatch(setup, recorder.run_dir)
+    except ConfigError as exc:  # a code beyond the pattern table's bounds
+        if cfg.accusation == "on" or cfg.quarantine != "off":
+            raise
+        warn(f"accusation is off for this run: {exc}")
+        return None
 
 
 class _Window:
@@ -95,6 +123,7 @@ def _master_round(
     recorder: RunRecorder,
     window: _Window,
     round_timeout_s: float,
+    watch: AccusationWatch | None,
 ) -> RoundRecord:
     """One round of the master loop (module docstring)."""
     setup = node.setup
@@ -104,23 +133,45 @@ def _master_round(
     votes = [None if b is None else b.vote for b in ballots]
     present = sum(v is not None for v in votes)
     wire = sum(scheme.vote_nbytes(v) for v in votes if v is not None)
-    loss = train_loss(ballots)
+    counted = ballots if watch is None else watch.mask(ballots)  # quarantine: proven abstain
+    used = [None if b is None else b.vote for b in counted]
+    loss = train_loss(counted)
     window.losses.append(loss)
     done, evaluation = step + 1, None
     with transport.model_lock():
-        update = node.round(step, votes)
+        update = node.round(step, used)
         digest = node.replica.digest()
         transport.applied(step)
         if done % setup.cfg.eval_every == 0 or done == total:
             evaluation = node.replica.evaluate()
-            recorder.log_eval(done, window.take(), evaluation)
             features.history.append((done, evaluation))
     if features.checkpoint is not None and (done % features.checkpoint_every == 0 or done == total):
         features.checkpoint(done, update, digest)
     transport.broadcast(step, update, digest)
     elapsed = time.perf_counter() - started
-    n = len(ballots)
-    return RoundRecord(step, update, digest, present, n - present, wire, loss, elapsed, evaluation)
+    evidence = None if watch is None else watch.observe(step, votes, update)
+    if evidence is not None and watch is not None:
+        for worker in evidence.newly_proven:
+            (features.on_proof or _print_proof)(
+                step, worker, watch.proof_line(step, worker, evidence)
+            )
+    if evaluation is not None:
+        extra = None if watch is None else watch.window_row()
+        recorder.log_eval(done, window.take(), evaluation, extra)
+    n, quarantined = len(ballots), present - sum(v is not None for v in used)
+    return RoundRecord(
+        step,
+        update,
+        digest,
+        present,
+        n - present,
+        wire,
+        loss,
+        elapsed,
+        evaluation,
+        evidence,
+        quarantined,
+    )
 
 
 def run_master(
@@ -144,10 +195,11 @@ def run_master(
     label = features.label or f"{cfg.scheme}/{cfg.code}"
     bar = Progress(total, label, enabled=features.progress or progress)
     window, wire_total, abstentions, step = _Window(), 0, 0, features.first_round
+    watch = make_watch(setup, recorder)
     try:
         for step in range(features.first_round, total):
             record = _master_round(
-                step, node, transport, features, recorder, window, round_timeout_s
+                step, node, transport, features, recorder, window, round_timeout_s, watch
             )
             wire_total += record.wire_bytes
             abstentions += record.abstentions
@@ -157,6 +209,8 @@ def run_master(
             bar.update(step + 1, f"{recorder.metric_name} {last:.4f}")
     except BaseException as exc:
         bar.close()
+        if watch is not None:
+            watch.close()
         if not isinstance(exc, transport.resumable):
             recorder.fail(exc, step)
         raise
@@ -169,6 +223,10 @@ def run_master(
         "wire_bytes_per_coord_per_vote": per_round / max(1, cfg.n) / node.replica.dim,
         "abstentions": abstentions,
     }
+    if watch is not None:
+        watch.close()
+        watch.plot(recorder.run_dir / ACCUSATION_PLOT, f"{cfg.dataset}: {recorder.label()}")
+        extra |= watch.summary()
     return recorder.finish(node.replica, total, extra | transport.summary())
 
 

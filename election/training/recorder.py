@@ -3,15 +3,18 @@
 Folder contents: ``config.json`` (the full config plus the derived code, Byzantine set and
 step counts), ``metrics.csv`` (step, epoch, wall seconds, train loss, test metric),
 ``summary.json`` and ``curve.png`` (with ``--audit`` also ``audit.csv`` and ``audit.png``,
-:mod:`election.training.audit`).
+:mod:`election.training.audit`; with the accusation on, metrics.csv's accusation columns,
+``accusation.csv`` and ``accusation.png``, :mod:`election.training.accusing`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from election.training.accusing import WINDOW_COLUMNS
 from election.training.replica import Replica
 from election.training.runs import MetricsWriter, new_run_dir, plot_curves, write_json
 from election.training.setup import Setup
@@ -36,7 +39,8 @@ class RunRecorder:
         self.values: list[float] = []
         self.last_metrics: dict[str, float] = {}
         write_json(self.run_dir / "config.json", self.describe())
-        self.metrics = MetricsWriter(self.run_dir / "metrics.csv")
+        extra = WINDOW_COLUMNS if cfg.accusation_active else ()
+        self.metrics = MetricsWriter(self.run_dir / "metrics.csv", extra)
 
     def describe(self) -> dict[str, Any]:
         s = self.setup
@@ -59,7 +63,14 @@ class RunRecorder:
     def wall_s(self) -> float:
         return time.perf_counter() - self.start
 
-    def log_eval(self, step: int, train_loss: float, metrics: dict[str, float]) -> None:
+    def log_eval(
+        self,
+        step: int,
+        train_loss: float,
+        metrics: dict[str, float],
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """One metrics.csv row; ``extra`` fills the accusation columns."""
         value = metrics[self.metric_name]
         self.steps.append(step)
         self.values.append(value)
@@ -74,6 +85,7 @@ class RunRecorder:
                 "value": f"{value:.6f}",
                 "test_loss": f"{metrics.get('test_loss', float('nan')):.6f}",
             }
+            | dict(extra or {})
         )
 
     def finish(self, replica: Replica, steps_done: int, extra: dict[str, Any]) -> dict[str, Any]:

@@ -31,15 +31,16 @@ def new_run_dir(runs_dir: str, name: str) -> Path:
 class MetricsWriter:
     """Appends one CSV row per evaluation and flushes it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, extra_columns: Sequence[str] = ()) -> None:
         self.path = path
+        self.columns = (*METRIC_COLUMNS, *extra_columns)
         self._file: TextIO = path.open("w", newline="")
         self._writer = csv.writer(self._file)
-        self._writer.writerow(METRIC_COLUMNS)
+        self._writer.writerow(self.columns)
         self._file.flush()
 
     def write(self, row: Mapping[str, Any]) -> None:
-        self._writer.writerow([row.get(c, "") for c in METRIC_COLUMNS])
+        self._writer.writerow([row.get(c, "") for c in self.columns])
         self._file.flush()
 
     def close(self) -> None:

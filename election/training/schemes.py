@@ -83,6 +83,7 @@ class Scheme(ABC):
     decoders: ClassVar[tuple[str, ...]] = ("plain",)  # decoders the master may use
     uses_partition_signs: ClassVar[bool] = False  # messages built on u_i (the audit compares mu)
     idle_votes_zero: ClassVar[bool] = True  # a worker with no partition votes (d,) zeros
+    accusable: ClassVar[bool] = False  # honest packed votes are sign(G u): proofs are sound
 
     def __init__(self, quorum: int | None = None) -> None:
         self.quorum = quorum
@@ -223,6 +224,7 @@ class Majority(_PackedSignScheme):
     name = "majority"
     decoders = ("plain", "quorum")
     uses_partition_signs = True
+    accusable = True  # docs/accusation.md: the pattern table is exactly sign(G u)
 
     def _honest(
         self, partitions: Sequence[int], signals: Signals, signs: Signals | None
