@@ -215,3 +215,18 @@ def test_quarantine_over_grpc_matches_inprocess(tmp_path: Path) -> None:
     )
     assert summary["model_sha256"] == reference["model_sha256"]
     assert summary["accusation"]["final_scores"] == reference["accusation"]["final_scores"]
+
+
+@pytest.mark.e2e
+def test_quarantine_over_mpi_matches_inprocess(tmp_path: Path) -> None:
+    """Real `mpirun -n 6 election mpi`: rank 0's loop proves, quarantines, and agrees."""
+    from tests.contract.runners import run_mpi
+
+    run = {"code": "deterministic", "attack": "reverse", "quarantine": "proven", "steps": 6}
+    cfg = build_config(BASE | {"runs_dir": str(tmp_path / "ref")} | run)
+    summary = run_mpi(cfg.replace(transport="mpi"), tmp_path)
+    reference = train_inprocess(prepare(cfg), progress=False)
+    assert summary["accusation"]["proven"] == reference["byzantine"]
+    assert summary["accusation"]["quarantined_votes"] == 5
+    assert summary["model_sha256"] == reference["model_sha256"]
+    assert summary["accusation"]["final_scores"] == reference["accusation"]["final_scores"]
