@@ -29,6 +29,10 @@ def test_bench_accusation_prints_one_json_object(
     assert result["ratio_best"] == pytest.approx(
         result["accusation_ms"] / result["majority_ms"], rel=0.1
     )
+    assert result["master_round_ms"] <= result["master_round_median_ms"]
+    assert result["round_ratio_best"] == pytest.approx(
+        result["accusation_ms"] / result["master_round_ms"], rel=0.1
+    )
 
 
 def test_bench_accusation_rejects_bad_arguments_in_one_line(
