@@ -3,7 +3,8 @@
 One file ``<dir>/master.ckpt`` (torch.save of a dict of a JSON string and uint8 tensors, so it
 loads with ``weights_only=True``): run id, token secret, config, the next round, the replica
 state (parameters + optimizer), the last published update (so workers waiting for it are
-served after the restart), the evaluation history and the run folder. Written to a temporary
+served after the restart), the evaluation history, the run folder and the accusation's state
+(quarantine, first proofs, scores). Written to a temporary
 file, fsynced, then ``os.replace``d: a crash never leaves a torn checkpoint.
 """
 
@@ -33,6 +34,7 @@ class MasterCheckpoint:
     )
     evals: list[tuple[int, dict[str, float]]] = field(default_factory=list)
     counters: dict[str, float] = field(default_factory=dict)
+    accusation: dict[str, Any] = field(default_factory=dict)  # AccusationWatch.state()
 
 
 def _tensor(data: bytes) -> torch.Tensor:
@@ -55,6 +57,7 @@ def save(directory: str | Path, ckpt: MasterCheckpoint) -> Path:
         "last_update": None if last is None else [last[0], last[1], last[3], last[4]],
         "evals": ckpt.evals,
         "counters": ckpt.counters,
+        "accusation": ckpt.accusation,
     }
     blob = {
         "meta": json.dumps(meta),
@@ -97,4 +100,5 @@ def load(directory: str | Path) -> MasterCheckpoint | None:
         ),
         evals=[(int(step), dict(m)) for step, m in meta["evals"]],
         counters={k: float(v) for k, v in meta["counters"].items()},
+        accusation=dict(meta.get("accusation") or {}),
     )

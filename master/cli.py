@@ -294,7 +294,13 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        summary = run_rounds(service, recorder, history=history, progress=not args.quiet)
+        summary = run_rounds(
+            service,
+            recorder,
+            history=history,
+            progress=not args.quiet,
+            accusation=ckpt.accusation if ckpt else None,
+        )
     except RoundsClosed:
         log.event("stopped", round=service.rounds.open_round, checkpoint=options.checkpoint_dir)
         return 0 if stopping.is_set() else 1

@@ -29,6 +29,7 @@ def make_checkpoint(
     recorder: RunRecorder,
     update: RoundUpdate | None,
     history: list[tuple[int, dict[str, float]]],
+    accusation: dict[str, Any] | None = None,
 ) -> checkpoint.MasterCheckpoint:
     """Everything to resume after round ``service.model_round - 1`` (call under model_lock)."""
     last = None
@@ -50,6 +51,7 @@ def make_checkpoint(
         last_update=last,
         evals=list(history),
         counters=service.metrics.snapshot(),
+        accusation=accusation or {},
     )
 
 
@@ -68,10 +70,13 @@ class _Features:
         self.recorder = recorder
         self.history = history
         self.proven: set[int] = set()  # workers proven Byzantine so far (accusation on)
+        self.features: MasterFeatures | None = None  # the loop's features (its accusation state)
 
     def save(self, update: RoundUpdate | None) -> None:
         with self.service.model_lock:
-            ckpt = make_checkpoint(self.service, self.recorder, update, self.history)
+            watch = None if self.features is None else self.features.watch
+            state = None if watch is None else watch.state()
+            ckpt = make_checkpoint(self.service, self.recorder, update, self.history, state)
         checkpoint.save(self.service.options.checkpoint_dir, ckpt)
 
     def checkpoint(self, done: int, update: Update, digest: str) -> None:
@@ -126,8 +131,10 @@ def run_rounds(
     *,
     history: list[tuple[int, dict[str, float]]],
     progress: bool = False,
+    accusation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run every remaining round, then write and return the summary."""
+    """Run every remaining round, then write and return the summary; ``accusation`` is a
+    checkpoint's accusation state (resume)."""
     setup, opts = service.setup, service.options
     transport = GrpcMaster(service)
     hooks = _Features(service, transport, recorder, history)
@@ -141,7 +148,9 @@ def run_rounds(
         on_proof=hooks.on_proof,
         progress=progress,
         label=f"master/grpc {setup.cfg.code}",
+        resume_accusation=accusation,
     )
+    hooks.features = features
     try:
         return run_master(
             setup,

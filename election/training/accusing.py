@@ -183,6 +183,26 @@ class AccusationWatch:
         )
         return {"accusation": accusation, "telemetry": telemetry}
 
+    def state(self) -> dict[str, Any]:
+        """What a master checkpoint keeps (JSON): quarantine, first proofs, scores, counts."""
+        return {
+            "quarantined": sorted(self.quarantined),
+            "first_proof": {str(j): r for j, r in sorted(self.first_proof.items())},
+            "scores": [None if np.isnan(x) else float(x) for x in self.accuser.scores.scores],
+            "ever_proven": sorted(self.accuser.ever_proven),
+            "quarantined_votes": self.quarantined_votes,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state` (a resumed master); the per-round series start afresh."""
+        self.quarantined = {int(j) for j in state.get("quarantined", ())}
+        self.first_proof = {int(j): int(r) for j, r in state.get("first_proof", {}).items()}
+        scores = [np.nan if x is None else float(x) for x in state.get("scores", ())]
+        if len(scores) == self.n:
+            self.accuser.scores.scores = np.array(scores, dtype=np.float64)
+        self.accuser.ever_proven = {int(j) for j in state.get("ever_proven", ())}
+        self.quarantined_votes = int(state.get("quarantined_votes", 0))
+
     def close(self) -> None:
         self._file.close()
 
@@ -199,7 +219,7 @@ class AccusationWatch:
         scores = np.array(self.scores)  # (rounds, n) float64
         for j in range(self.n):
             line = top.plot(self.steps, scores[:, j], linewidth=1.2, label=f"worker {j}")
-            if j in self.first_proof:
+            if self.first_proof.get(j) in self.steps:  # (before a restart: not in the series)
                 at = self.steps.index(self.first_proof[j])
                 top.plot(self.steps[at], scores[at, j], "x", color=line[0].get_color(), ms=9)
         top.set_ylabel("score s_jt (x = first proof)")

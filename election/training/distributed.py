@@ -83,6 +83,8 @@ class MasterFeatures:
     progress: bool = False
     label: str = ""  # progress bar label ("" = scheme/code)
     on_proof: Callable[[int, int, str], None] | None = None  # (round, worker, line); None: stderr
+    resume_accusation: dict[str, Any] | None = None  # a checkpoint's accusation state
+    watch: AccusationWatch | None = None  # set by run_master: its state goes into checkpoints
 
 
 def _print_proof(step: int, worker: int, line: str) -> None:
@@ -145,11 +147,18 @@ def _master_round(
         if done % setup.cfg.eval_every == 0 or done == total:
             evaluation = node.replica.evaluate()
             features.history.append((done, evaluation))
-    if features.checkpoint is not None and (done % features.checkpoint_every == 0 or done == total):
+    due = features.checkpoint is not None and (
+        done % features.checkpoint_every == 0 or done == total
+    )
+    evidence = None
+    if watch is not None and due:  # the checkpoint keeps this round's proofs too
+        evidence = watch.observe(step, votes, update)
+    if due and features.checkpoint is not None:
         features.checkpoint(done, update, digest)
     transport.broadcast(step, update, digest)
     elapsed = time.perf_counter() - started
-    evidence = None if watch is None else watch.observe(step, votes, update)
+    if watch is not None and evidence is None:  # after the broadcast: off the critical path
+        evidence = watch.observe(step, votes, update)
     if evidence is not None and watch is not None:
         for worker in evidence.newly_proven:
             (features.on_proof or _print_proof)(
@@ -195,7 +204,9 @@ def run_master(
     label = features.label or f"{cfg.scheme}/{cfg.code}"
     bar = Progress(total, label, enabled=features.progress or progress)
     window, wire_total, abstentions, step = _Window(), 0, 0, features.first_round
-    watch = make_watch(setup, recorder)
+    watch = features.watch = make_watch(setup, recorder)
+    if watch is not None and features.resume_accusation:
+        watch.restore(features.resume_accusation)
     try:
         for step in range(features.first_round, total):
             record = _master_round(

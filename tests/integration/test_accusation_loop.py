@@ -217,6 +217,41 @@ def test_quarantine_over_grpc_matches_inprocess(tmp_path: Path) -> None:
     assert summary["accusation"]["final_scores"] == reference["accusation"]["final_scores"]
 
 
+def test_a_restarted_master_keeps_its_quarantine(tmp_path: Path) -> None:
+    """SIGTERM mid-run, restart from the checkpoint: the quarantine, first proof and scores
+    continue as if the master had never stopped (the in-process run's)."""
+    import signal
+
+    from master.cluster import LocalCluster
+    from tests.integration.grpc_helpers import wait_for_round
+
+    run = {"code": "deterministic", "attack": "reverse", "byzantine_select": "1"}
+    cfg = build_config(
+        BASE | {"runs_dir": str(tmp_path / "runs"), "quarantine": "proven", "steps": 12} | run
+    )
+    args = ["--quiet", "--round-timeout", "15", "--pace", "0.2"]
+    ckpt = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--checkpoint-every", "1"]
+    cluster = LocalCluster(cfg, tmp_path / "cluster", master_args=args + ckpt)
+    try:
+        cluster.start_all()
+        wait_for_round(cluster.target, 4)
+        assert cluster.master is not None
+        cluster.master.send_signal(signal.SIGTERM)  # graceful: exits 0, resumable
+        assert cluster.master.wait(30) == 0
+        cluster.start_master()
+        summary = cluster.wait(240.0)
+    finally:
+        cluster.stop()
+    reference = train_inprocess(
+        prepare(cfg.replace(runs_dir=str(tmp_path / "ref"))), progress=False
+    )
+    acc = summary["accusation"]
+    assert acc["first_proof_round"] == {"1": 0} and acc["quarantined"] == [1]
+    assert acc["quarantined_votes"] == reference["accusation"]["quarantined_votes"] == 11
+    assert acc["final_scores"] == reference["accusation"]["final_scores"]
+    assert summary["model_sha256"] == reference["model_sha256"]
+
+
 @pytest.mark.e2e
 def test_quarantine_over_mpi_matches_inprocess(tmp_path: Path) -> None:
     """Real `mpirun -n 6 election mpi`: rank 0's loop proves, quarantines, and agrees."""
