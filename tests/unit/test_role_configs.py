@@ -9,16 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from adversary.config import AdversaryConfig
-from election.config import TrainConfig
 from election.errors import ConfigError
 from election.transport.base import ROUND_DEADLINE_S, UPDATE_WAIT_S
 from election_cli import main as cli
 from master.config import MasterConfig
 from master.rounds import RoundState
-from wire.flags import RETIRED_VARIABLES, add_settings, config_from, settings_of
+from wire.flags import add_settings, config_from, settings_of
 from worker.config import WorkerConfig
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,31 +98,6 @@ def test_a_retired_variable_is_refused_in_one_line(
     assert (
         len(err) == 1 and "ELECTION_ROUND_DEADLINE" in err[0] and "ELECTION_POLL_TIMEOUT" in err[0]
     )
-
-
-def deployed_variables() -> dict[str, set[str]]:
-    """Container variables set by compose.yaml and the Kubernetes ConfigMap, by file."""
-    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
-    found: dict[str, set[str]] = {"compose.yaml": set()}
-    for service in compose["services"].values():
-        found["compose.yaml"] |= set((service.get("environment") or {}).keys())
-    configmap = yaml.safe_load((REPO / "k8s/base/configmap.yaml").read_text())
-    found["k8s/base/configmap.yaml"] = set(configmap["data"].keys())
-    return found
-
-
-def test_every_deployed_variable_is_read_by_some_role() -> None:
-    known = {s.env for role in ROLES for s in settings_of(role)}
-    known |= {"ELECTION_" + f.name.upper() for f in dataclasses.fields(TrainConfig)}
-    known |= {"ELECTION_VOTE_EXECUTOR"}  # read by the CLI entry point (election_cli.main)
-    for manifest in (REPO / "k8s/base").glob("*.yaml"):  # keys a pod maps to another variable
-        known |= set(
-            re.findall(r"configMapKeyRef:\s+name: \S+\s+key: (ELECTION_\w+)", manifest.read_text())
-        )
-    for where, names in deployed_variables().items():
-        unknown = sorted(names - known)
-        assert not unknown, f"{where} sets variables no role reads: {unknown}"
-        assert not names & set(RETIRED_VARIABLES), where
 
 
 def test_nothing_below_the_entry_points_reads_the_environment() -> None:
