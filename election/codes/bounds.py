@@ -151,6 +151,8 @@ def ternary_lower_bound_ones(n: int, b: int) -> int:
     u in {-1, 0, +1}^n with mu(u) != 0; :mod:`election.codes.ternary`).
 
     Degree bound: u = e_i gives every partition at least 2b + 1 holders, ones >= n (2b + 1).
+    {±1} bound: every u in {-1, +1}^n (n odd) has mu != 0, so a ternary-perfect code is
+    perfectly b-tolerant and :func:`lower_bound_ones` bounds it too.
     Profile bound (n <= MAX_PROFILE_N): average the constraint over the u with p pluses and
     p - 1 minuses (p = 1 .. (n+1)/2): with y_k workers of support size k,
     sum_k y_k t_k(p) >= 2b + 1, t_k(p) = :func:`ternary_mean_vote` (exact rationals). Every
@@ -158,10 +160,10 @@ def ternary_lower_bound_ones(n: int, b: int) -> int:
     (enumerated exhaustively, sum_k y_k = n) that satisfy them bounds ones(G) from below.
     """
     check_odd(n, b)
-    degree = n * (2 * b + 1)
+    cheap = max(n * (2 * b + 1), lower_bound_ones(n, b))
     if n > MAX_PROFILE_N:
-        return degree
+        return cheap
     profiles, agreement, denom = _profile_table(n)
     feasible = np.all(agreement >= (2 * b + 1) * denom, axis=1)  # (P,)
     ones = profiles @ np.arange(1, n + 1, dtype=np.int64)  # (P,)
-    return max(degree, int(ones[feasible].min()))
+    return max(cheap, int(ones[feasible].min()))

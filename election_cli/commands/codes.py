@@ -57,6 +57,8 @@ def cmd_design(args: argparse.Namespace) -> int:
         return 0
     if args.n is None:
         raise CodeError("--n is required (or use --all --write)")
+    if args.b is None:
+        args.b = 0
     code = make_code(args.kind, n=args.n, b=args.b, r=args.r, seed=args.seed)
     payload = code.to_json_dict()
     payload["b"] = args.b
@@ -277,7 +279,7 @@ def _design_parser(sub: argparse._SubParsersAction) -> None:
         "--kind", choices=[k for k in CODE_KINDS if k != "file"], default="deterministic"
     )
     design.add_argument("--n", type=int)
-    design.add_argument("--b", type=int, default=0)
+    design.add_argument("--b", type=int, help="default 0; with --ternary --write: only this b")
     design.add_argument("--r", type=float, default=1.0, help="Bernoulli redundancy")
     design.add_argument("--seed", type=int, default=0)
     design.add_argument("--all", action="store_true", help="regenerate every shipped code")
@@ -287,6 +289,12 @@ def _design_parser(sub: argparse._SubParsersAction) -> None:
         "--ternary",
         action="store_true",
         help="with --write and --all or --n: regenerate shipped ternary-perfect codes",
+    )
+    design.add_argument(
+        "--time-limit",
+        type=float,
+        help="with --ternary: the ILP's seconds (default: none for n <= 9, 600 at n = 11; "
+        "0 = the construction alone)",
     )
     _output_flags(design)
     design.set_defaults(func=cmd_design)
