@@ -10,40 +10,11 @@ import argparse
 import os
 import sys
 
-from wire.flags import Setting, add_settings, at_least, resolve
+from adversary.config import AdversaryConfig
+from wire.flags import add_settings, config_from, settings_of
 from worker.cli import add_client_flags, run_client
 
-
-def _faults(text: str) -> tuple[str, ...]:
-    from adversary.faults import EXPECTED_CODES
-
-    names = tuple(f.strip() for f in text.split(",") if f.strip() and f.strip() != "none")
-    if names == ("all",):
-        return tuple(EXPECTED_CODES)
-    for name in names:
-        if name not in EXPECTED_CODES:
-            raise ValueError(f"unknown fault {name!r}; known: all, {', '.join(EXPECTED_CODES)}")
-    return names
-
-
-ADVERSARY_SETTINGS = (
-    Setting("--attack", "ELECTION_ATTACK", "", str, "core attack name ('' = the run's attack)"),
-    Setting(
-        "--fault",
-        "ELECTION_FAULT",
-        (),
-        _faults,
-        "malformed traffic per round: comma-separated faults or 'all'",
-    ),
-    Setting(
-        "--fault-repeat",
-        "ELECTION_FAULT_REPEAT",
-        1,
-        int,
-        "copies of each fault per round",
-        at_least(0),
-    ),
-)
+ADVERSARY_SETTINGS = settings_of(AdversaryConfig)
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
@@ -54,11 +25,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from adversary.faults import FaultInjector
 
-    values = resolve(args, ADVERSARY_SETTINGS, os.environ)
-    hooks = FaultInjector(values["fault"], repeat=values["fault_repeat"])
-    return run_client(
-        args, "adversary", byzantine=True, extra={"attack": values["attack"], "hooks": hooks}
-    )
+    ac = config_from(AdversaryConfig, args, os.environ)
+    hooks = FaultInjector(ac.fault, repeat=ac.fault_repeat)
+    return run_client(args, "adversary", byzantine=True, attack=ac.attack, hooks=hooks)
 
 
 def main(argv: list[str] | None = None) -> int:

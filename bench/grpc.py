@@ -27,6 +27,7 @@ from typing import Any
 import grpc
 import numpy as np
 
+from election.transport.base import ROUND_DEADLINE_S
 from election.votes import PackedVote, ZeroKind, majority
 from master.rounds import RoundState
 from wire import serde
@@ -38,7 +39,6 @@ from wire.options import channel_options, server_options
 from wire.security import SlotTokens, new_secret
 
 RUN_ID = "bench"
-ROUND_TIMEOUT_S = 60.0  # a round (and each RPC of it) must finish within this
 
 
 class BenchServicer(pb_grpc.ElectionServicer):
@@ -85,7 +85,7 @@ def bench_state(n: int, d: int, total_rounds: int, tokens: SlotTokens) -> RoundS
         total_rounds=total_rounds,
         check_token=tokens.check,
         check_payload=check,
-        round_timeout_s=ROUND_TIMEOUT_S,
+        round_deadline_s=ROUND_DEADLINE_S,
         startup_timeout_s=0.0,
     )
 
@@ -155,10 +155,10 @@ def vote_and_fetch(
     stub: pb_grpc.ElectionStub, cred: Credentials, r: int, chunks: list[pb.VoteChunk], d: int
 ) -> None:
     """One worker round on the wire: SubmitVote (prebuilt chunks), then GetUpdate in full."""
-    stub.SubmitVote(iter(chunks), timeout=ROUND_TIMEOUT_S)
+    stub.SubmitVote(iter(chunks), timeout=ROUND_DEADLINE_S)
     query = serde.update_query_to_proto(UpdateQuery(cred, r))
     serde.update_from_chunks(
-        stub.GetUpdate(query, timeout=ROUND_TIMEOUT_S), max_nbytes=2 * ((d + 7) // 8) + 64
+        stub.GetUpdate(query, timeout=ROUND_DEADLINE_S), max_nbytes=2 * ((d + 7) // 8) + 64
     )
 
 

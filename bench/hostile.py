@@ -220,7 +220,7 @@ def run_bench(bench: HostileBenchConfig, workdir: Path) -> dict[str, Any]:
     )
     before = machine()
     cluster = LocalCluster(
-        cfg, workdir / "cluster", master_args=["--quiet", "--round-timeout", "20"]
+        cfg, workdir / "cluster", master_args=["--quiet", "--round-deadline", "20"]
     )
     prober: Prober | None = None
     try:

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from election.errors import ConfigError
+from election.seeds import BYZANTINE_STREAM, MOBILE_STREAM
 
 if TYPE_CHECKING:
     from election.sign_attacks.context import RoundView
@@ -183,9 +184,6 @@ def make_attack(name: str) -> Attack:
         raise ConfigError(f"unknown attack {name!r}; known: {', '.join(ATTACKS)}") from None
 
 
-BYZANTINE_STREAM = 0xB12  # separates the Byzantine draw from other uses of the seed
-
-
 def select_byzantine(policy: str, *, matrix: np.ndarray, b: int, seed: int) -> tuple[int, ...]:
     """Choose the b Byzantine worker slots.
 
@@ -207,9 +205,6 @@ def select_byzantine(policy: str, *, matrix: np.ndarray, b: int, seed: int) -> t
         order = sorted(range(n_workers), key=lambda j: (-int(weights[j]), j))
         return tuple(sorted(order[:b]))
     return _explicit_ids(policy, n_workers=n_workers, b=b)
-
-
-MOBILE_STREAM = 0x40B17E  # separates the mobile adversary's per-round draws
 
 
 def byzantine_set(

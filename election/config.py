@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +106,6 @@ class TrainConfig:
     runs_dir: str = "runs"  # run folders are created under this directory
     run_name: str = ""  # "" = derived from the scheme and a timestamp
     threads: int = 1  # torch intra-op threads (0 = torch default); small models run fastest on 1
-    extra: Mapping[str, str] = field(default_factory=dict)  # transport-specific settings
 
     def __post_init__(self) -> None:
         _require(self.n >= 1, "n", self.n, "must be at least 1")
@@ -205,7 +204,6 @@ class TrainConfig:
     def to_json_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["lr_milestones"] = list(self.lr_milestones)
-        out["extra"] = dict(self.extra)
         return out
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -354,8 +352,6 @@ def _coerce(name: str, value: Any) -> Any:
             except ValueError as exc:
                 raise ConfigError(f"lr_milestones={value!r} must be comma-separated ints") from exc
         return tuple(int(v) for v in value)
-    if name == "extra":
-        return dict(value)
     try:
         if kind is bool:
             if isinstance(value, str):

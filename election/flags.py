@@ -33,6 +33,14 @@ from election.paper.flags import given_paper_flags, translate
 
 def add_training_flags(parser: argparse.ArgumentParser) -> None:
     """Flags shared by ``train``, ``compare`` and ``mpi`` (all default to None = not given)."""
+    _system_flags(parser)
+    _optimisation_flags(parser)
+    _run_flags(parser)
+    _paper_flags(parser)
+
+
+def _system_flags(parser: argparse.ArgumentParser) -> None:
+    """The system under test: data, model, code, attack, scheme, decoder."""
     g = parser.add_argument_group("system")
     g.add_argument(
         "--dataset", help="digits (default, embedded) | fashion-mnist | cifar10 | amazon"
@@ -98,6 +106,10 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         choices=QUARANTINE_MODES,
         help="proven: a worker once proven Byzantine has its later votes counted as abstentions",
     )
+
+
+def _optimisation_flags(parser: argparse.ArgumentParser) -> None:
+    """Optimiser, schedule and batch."""
     g = parser.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=OPTIMIZERS)
     g.add_argument("--lr", type=float)
@@ -119,6 +131,10 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         choices=PROTOCOLS,
         help="project (shuffled batches) | seed (the official Amazon run: fixed shards, ...)",
     )
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    """Seed, device, transport and run folders."""
     g = parser.add_argument_group("run")
     g.add_argument("--seed", type=int)
     g.add_argument("--device", help="auto | cpu | cuda | cuda:K")
@@ -129,6 +145,10 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--run-name")
     g.add_argument("--threads", type=int, help="torch intra-op threads (0 = default)")
     g.add_argument("--config", dest="config_file", help="JSON file with config values")
+
+
+def _paper_flags(parser: argparse.ArgumentParser) -> None:
+    """The paper's own flags (translated: election.paper.flags)."""
     g = parser.add_argument_group(
         "the paper's flags (cifar10/main.py, with its meaning; docs/paper.md)"
     )

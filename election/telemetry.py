@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from election.seeds import TELEMETRY_STREAM
 from election.votes.packed import PackedVote
 from election.votes.sample import VoteSample, draw_windows, sample_votes
 
-TELEMETRY_STREAM = 0x7E1E  # separates the telemetry sample from other uses of the seed
 DEFAULT_WINDOWS = 16  # byte windows read per round
 DEFAULT_WINDOW_BYTES = 32  # 16 x 32 x 8 = 4,096 coordinates: shares to about +-0.8 %
 

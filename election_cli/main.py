@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from election.errors import ElectionError
-from election.votes.native import resolve_executor
+from election.votes.native import use_executor
 
 # Subcommand modules, in the order `election --help` lists them. A module missing from a
 # partial install is skipped so the rest of the CLI keeps working.
@@ -52,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        resolve_executor()  # a bad ELECTION_VOTE_EXECUTOR fails now, not at the first vote
+        # a bad ELECTION_VOTE_EXECUTOR fails now, not at the first vote
+        use_executor(os.environ.get("ELECTION_VOTE_EXECUTOR", "") or "auto")
         return int(args.func(args) or 0)
     except ElectionError as exc:
         print(f"election: error: {exc}", file=sys.stderr)

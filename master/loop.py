@@ -157,7 +157,7 @@ def run_rounds(
             transport,
             node=service.node,
             features=features,
-            round_timeout_s=opts.round_timeout_s,
+            round_deadline_s=opts.round_deadline_s,
         )
     except TooFewVotes as exc:  # resumable: checkpoint the state the round started from
         if opts.checkpoint_dir:

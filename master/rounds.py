@@ -16,7 +16,7 @@ Rules, checked in this order (the first broken one is raised, see :mod:`wire.err
 Only a vote that passes every rule is stored, so a rejected message never changes state.
 
 Deadline: round r opens when update r-1 is published; it closes when all n slots voted or
-``round_timeout_s`` after it opened, a slot without a vote abstaining (0), but never with fewer
+``round_deadline_s`` after it opened, a slot without a vote abstaining (0), but never with fewer
 than ``min_votes`` votes: short of them it waits up to ``min_votes_wait_s`` more, then raises
 TooFewVotes (the master checkpoints and stops). The first round this process collects waits
 (up to ``startup_timeout_s``) until every slot has joined, so slow-starting workers are not
@@ -68,9 +68,9 @@ class RoundState:
         total_rounds: int,
         check_token: Callable[[int, str], None],
         check_payload: Callable[[Payload], None],
+        round_deadline_s: float,  # master.config.MasterConfig holds the defaults
+        startup_timeout_s: float,
         first_round: int = 0,
-        round_timeout_s: float = 60.0,
-        startup_timeout_s: float = 300.0,
         last_update: RoundUpdate | None = None,
         min_votes: int = 0,
         min_votes_wait_s: float = 0.0,
@@ -78,7 +78,7 @@ class RoundState:
         self.run_id = run_id
         self.n_slots = n_slots
         self.total_rounds = total_rounds
-        self.round_timeout_s = round_timeout_s
+        self.round_deadline_s = round_deadline_s
         self.min_votes = min_votes  # a round never closes with fewer votes (0: no minimum)
         self.min_votes_wait_s = min_votes_wait_s  # past the deadline, wait this long for them
         self._check_token = check_token
@@ -222,7 +222,7 @@ class RoundState:
                         break
                     self._cond.wait(remaining)
                 start = max(start, time.monotonic())
-            deadline = start + self.round_timeout_s
+            deadline = start + self.round_deadline_s
             while len(self._votes) < self.n_slots:
                 self._raise_if_closed()
                 remaining = deadline - time.monotonic()

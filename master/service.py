@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 
 from election.errors import ConfigError
 from election.training.nodes import MasterNode
 from election.training.schemes import PACKED_TERNARY
 from election.training.setup import Setup
 from election.votes import PackedVote
-from master.admission import StreamLimits
+from master.config import MasterConfig
 from master.metrics import Metrics
 from master.rounds import RoundState
 from master.slots import SlotTable
@@ -41,25 +40,6 @@ from wire.messages import (
 from wire.security import SlotTokens, join_secret_matches
 
 
-@dataclass(frozen=True)
-class MasterOptions:
-    """How the master runs rounds (every field has a flag and an ELECTION_* variable)."""
-
-    round_timeout_s: float = 60.0  # a vote missing this long after the round opened abstains
-    startup_timeout_s: float = 300.0  # the first round waits this long for every slot to join
-    checkpoint_dir: str = ""  # "" = no checkpoints (no resume)
-    checkpoint_every: int = 1  # write a checkpoint every K rounds (and at the end)
-    linger_s: float = 30.0  # after the last round, wait this long for workers to fetch it
-    pace_s: float = (
-        0.0  # minimum seconds per round (demos and fault tests); 0 = as fast as possible
-    )
-    limits: StreamLimits = StreamLimits()  # stream caps and upload time bounds
-    # fewest votes a round may close with; 0 = n - b (see min_votes_for); below it the round
-    # waits up to min_votes_wait_s past its deadline, then the master stops (resumable)
-    min_votes: int = 0
-    min_votes_wait_s: float = 300.0
-
-
 def min_votes_for(n: int, b: int, requested: int = 0) -> int:
     """The fewest votes a round closes with: ``requested``, or n - b by default.
 
@@ -82,7 +62,7 @@ class MasterService:
         *,
         run_id: str,
         secret: bytes,
-        options: MasterOptions,
+        options: MasterConfig,
         metrics: Metrics,
         log: JsonLog,
         join_secret: str | None,
@@ -117,7 +97,7 @@ class MasterService:
             check_token=self.tokens.check,
             check_payload=self.check_payload,
             first_round=first_round,
-            round_timeout_s=options.round_timeout_s,
+            round_deadline_s=options.round_deadline_s,
             startup_timeout_s=options.startup_timeout_s,
             min_votes=self.min_votes,
             min_votes_wait_s=options.min_votes_wait_s,

@@ -9,9 +9,8 @@ import threading
 
 import numpy as np
 
+from election.seeds import SLOT_STREAM
 from wire.errors import BadSlot, NoFreeSlot
-
-SLOT_STREAM = 0x5107  # separates the slot order from other uses of the seed
 
 
 class SlotTable:

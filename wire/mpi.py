@@ -35,6 +35,7 @@ MASTER_RANK = 0
 DIGEST_LEN = 64  # hex SHA-256
 POLL_S = 0.0005  # sleep between Iprobe polls
 BROADCAST_TIMEOUT_S = 600.0  # a worker rank must take the update within this long
+RANK_TIMEOUT_S = 120.0  # a rank silent this long in a round makes rank 0 abort the job (SilentRank)
 COUNT = struct.Struct("<I")  # number of (partition, loss) pairs
 LOSS = struct.Struct("<Id")  # one (partition, train loss) pair
 

@@ -13,6 +13,7 @@ minimum, so the server never answers GOAWAY "too_many_pings".
 from __future__ import annotations
 
 MiB = 1 << 20
+DEFAULT_PORT = 50051  # the master's gRPC port (workers and adversaries dial it by default)
 CHUNK_BYTES = 4 * MiB  # payload bytes per stream message
 MAX_MESSAGE_BYTES = 8 * MiB  # explicit gRPC send/receive limit, both sides
 CLIENT_KEEPALIVE_MS = 30_000  # client ping interval on idle connections

@@ -13,10 +13,8 @@ it sends) plus optional malformed traffic (:mod:`adversary.faults`) through ``ho
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from election.config import build_config
@@ -40,6 +38,7 @@ from wire.messages import (
     update_of_payload,
 )
 from worker.client import MasterClient, Rejected, Unreachable, backoff_delays
+from worker.config import WorkerConfig
 
 UPDATE_MAX_FACTOR = 4  # an update is at most 4 bytes per coordinate (float32 baselines)
 MAX_RECOVERIES = 100  # consecutive failed recoveries before the worker gives up
@@ -47,20 +46,6 @@ MAX_RECOVERIES = 100  # consecutive failed recoveries before the worker gives up
 
 class GaveUp(RuntimeError):
     """The master stayed unreachable past the connect timeout, or recovery kept failing."""
-
-
-@dataclass(frozen=True)
-class WorkerOptions:
-    slot: int = -1  # -1 = any free slot
-    name: str = field(default_factory=socket.gethostname)
-    data_root: str = ""  # local override of the run's data_root ("" = keep)
-    device: str = ""  # local override of the run's device ("" = keep)
-    threads: int = -1  # local override of torch threads (-1 = keep)
-    round_timeout_s: float = 60.0  # one GetUpdate long poll; then ask again
-    connect_timeout_s: float = 300.0  # give up when the master is unreachable this long
-    byzantine: bool = False  # adversary: send what the configured attack produces
-    attack: str = ""  # adversary: local attack override ("" = the run's attack)
-    join_secret: str = field(default="", repr=False)  # the run's join secret ("" = open mode)
 
 
 class Hooks(Protocol):
@@ -79,13 +64,17 @@ class WorkerLoop(WorkerTransport):
     def __init__(
         self,
         client: MasterClient,
-        options: WorkerOptions,
+        options: WorkerConfig,
         *,
         log: JsonLog,
         hooks: Hooks | None = None,
+        byzantine: bool = False,
+        attack: str = "",
     ) -> None:
         self.client = client
         self.options = options
+        self.byzantine = byzantine  # adversary: send what the configured attack produces
+        self.attack = attack  # adversary: local attack override ("" = the run's attack)
         self.log = log
         self.hooks = hooks
         self.counters: Counter[str] = Counter()
@@ -99,14 +88,14 @@ class WorkerLoop(WorkerTransport):
     def _prepare(self, config_json: str) -> Setup:
         values = json.loads(config_json) | {"transport": "grpc"}
         o = self.options
-        if o.data_root:
-            values["data_root"] = o.data_root
+        if o.data_dir:
+            values["data_root"] = o.data_dir
         if o.device:
             values["device"] = o.device
         if o.threads >= 0:
             values["threads"] = o.threads
-        if o.attack:
-            values["attack"] = o.attack
+        if self.attack:
+            values["attack"] = self.attack
         return prepare(build_config(values))
 
     def _join(self) -> Assignment:
@@ -182,14 +171,14 @@ class WorkerLoop(WorkerTransport):
         assert assignment is not None
         self.slot = assignment.slot
         self.node = WorkerNode(
-            self.setup, assignment.slot, byzantine=True if self.options.byzantine else None
+            self.setup, assignment.slot, byzantine=True if self.byzantine else None
         )
         run_worker(
             self.setup,
             assignment.slot,
             self,
             node=self.node,
-            round_timeout_s=self.options.round_timeout_s,
+            update_wait_s=self.options.poll_timeout_s,
         )
         return self.summary()
 
@@ -259,7 +248,7 @@ class WorkerLoop(WorkerTransport):
             try:
                 return self.client.get_update(
                     UpdateQuery(self.credentials, step),
-                    timeout_s=self.options.round_timeout_s,
+                    timeout_s=self.options.poll_timeout_s,
                     max_nbytes=UPDATE_MAX_FACTOR * self.node.replica.dim + 64,
                 )
             except MalformedMessage as exc:  # empty stream: the master went away mid-poll

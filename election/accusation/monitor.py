@@ -22,11 +22,11 @@ from election.accusation.proofs import Accusation, Prover
 from election.accusation.scores import SCORE_DECAY, ScoreTracker, disagreement, normalised
 from election.accusation.table import build_table
 from election.errors import ConfigError
+from election.seeds import ACCUSATION_STREAM
 from election.telemetry import RobustnessTelemetry, telemetry_from_sample
 from election.votes.packed import PackedVote
 from election.votes.sample import VoteSample, draw_windows, sample_votes
 
-ACCUSATION_STREAM = 0xACC5  # separates the accusation sample from other uses of the seed
 DEFAULT_WINDOWS = 4  # byte windows sampled per round (sized by `python -m bench.accusation`)
 DEFAULT_WINDOW_BYTES = 32  # bytes per window: 4 x 32 x 8 = 1,024 coordinates per round
 

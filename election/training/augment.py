@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from election.seeds import AUGMENT_STREAM
 from election.training.batches import mix_seed, steps_per_epoch
 
 if TYPE_CHECKING:
     from election.config import TrainConfig
     from election.data import Dataset
 
-AUGMENT_STREAM = 0xA06  # separates augmentation draws from other uses of the seed
 CROP_PADDING = 4  # pixels of padding on every side before the 32x32 crop (main.py:66)
 OFFSETS = 2 * CROP_PADDING + 1  # 9 crop positions per axis
 

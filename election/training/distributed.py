@@ -35,9 +35,13 @@ from election.training.recorder import RunRecorder
 from election.training.runs import Progress
 from election.training.schemes import Update
 from election.training.setup import Setup
-from election.transport.base import Ballot, MasterTransport, WorkerTransport
-
-DEFAULT_ROUND_TIMEOUT_S = 60.0  # a vote missing after this long counts as an abstention
+from election.transport.base import (
+    ROUND_DEADLINE_S,
+    UPDATE_WAIT_S,
+    Ballot,
+    MasterTransport,
+    WorkerTransport,
+)
 
 
 def train_loss(ballots: Sequence[Ballot | None]) -> float:
@@ -124,13 +128,13 @@ def _master_round(
     features: MasterFeatures,
     recorder: RunRecorder,
     window: _Window,
-    round_timeout_s: float,
+    round_deadline_s: float,
     watch: AccusationWatch | None,
 ) -> RoundRecord:
     """One round of the master loop (module docstring)."""
     setup = node.setup
     scheme, total = setup.scheme, setup.total_steps
-    ballots = transport.gather(step, round_timeout_s)
+    ballots = transport.gather(step, round_deadline_s)
     started = time.perf_counter()
     votes = [None if b is None else b.vote for b in ballots]
     present = sum(v is not None for v in votes)
@@ -187,7 +191,7 @@ def run_master(
     setup: Setup,
     transport: MasterTransport,
     *,
-    round_timeout_s: float = DEFAULT_ROUND_TIMEOUT_S,
+    round_deadline_s: float = ROUND_DEADLINE_S,
     node: MasterNode | None = None,
     features: MasterFeatures | None = None,
     progress: bool = False,
@@ -210,7 +214,7 @@ def run_master(
     try:
         for step in range(features.first_round, total):
             record = _master_round(
-                step, node, transport, features, recorder, window, round_timeout_s, watch
+                step, node, transport, features, recorder, window, round_deadline_s, watch
             )
             wire_total += record.wire_bytes
             abstentions += record.abstentions
@@ -246,7 +250,7 @@ def run_worker(
     slot: int,
     transport: WorkerTransport,
     *,
-    round_timeout_s: float = DEFAULT_ROUND_TIMEOUT_S,
+    update_wait_s: float = UPDATE_WAIT_S,
     node: WorkerNode | None = None,
 ) -> dict[str, Any]:
     """Run slot ``slot`` to the end; returns its counters (bytes sent, last digest)."""
@@ -257,7 +261,7 @@ def run_worker(
         try:
             ballot = node.ballot(step)
             transport.send(step, ballot)
-            update, digest = transport.receive(step, round_timeout_s)
+            update, digest = transport.receive(step, update_wait_s)
             node.apply(step, update, digest)
         except transport.recoverable as exc:
             step = transport.recover(exc, step, node)

@@ -25,12 +25,10 @@ from torch import nn
 
 from election.config import TrainConfig
 from election.data import Dataset
+from election.seeds import NOISE_STREAM, WORKER_NOISE_STREAM
 from election.training.augment import train_inputs
 from election.training.batches import mix_seed, partition_indices
 from election.training.optimizers import PartitionMomentum
-
-NOISE_STREAM = 0x401_5E  # separates gradient-noise draws from other uses of the seed
-WORKER_NOISE_STREAM = 0x401_5F  # separates per-worker noise draws (paper's --noisy_gradient)
 
 
 def loss_function(model: nn.Module, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -54,11 +52,6 @@ def partition_gradient(
         ]
     )
     return flat.detach(), float(loss.detach())
-
-
-def sign_ternary(t: torch.Tensor) -> torch.Tensor:
-    """sign with sign(0) = 0, as int8: (d,) int8 in {-1, 0, +1}."""
-    return torch.sign(t).to(torch.int8)
 
 
 class PartitionComputer:

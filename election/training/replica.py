@@ -22,6 +22,7 @@ from torch import nn
 from election.config import TrainConfig
 from election.data import Dataset
 from election.models import build_model, default_model_for, has_batchnorm, recalibrate_batchnorm
+from election.seeds import MODEL_INIT_STREAM
 from election.training.augment import train_inputs
 from election.training.batches import batch_for
 from election.training.optimizers import (
@@ -33,7 +34,6 @@ from election.training.optimizers import (
 
 BN_RECALIBRATION_BATCHES = 8  # training batches used to recalibrate BN statistics before eval
 EVAL_BATCH = 1000  # samples per forward pass during evaluation
-MODEL_INIT_STREAM = 0x5EED  # separates model initialisation from other uses of the seed
 
 
 def build_replica_model(cfg: TrainConfig, dataset: Dataset) -> nn.Module:

@@ -11,9 +11,8 @@ from collections.abc import Callable
 import torch
 
 from election.attacks import Attack, AttackContext, apply_attack
+from election.seeds import ATTACK_STREAM
 from election.training.batches import mix_seed
-
-ATTACK_STREAM = 0xA77AC  # separates attack randomness from other uses of the seed
 
 
 def attack_generator(seed: int, step: int, worker: int) -> torch.Generator:

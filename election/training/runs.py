@@ -14,18 +14,30 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from election.errors import ConfigError
+
 METRIC_COLUMNS = ("step", "epoch", "wall_s", "train_loss", "metric", "value", "test_loss")
 
 
+MAX_RUN_SUFFIX = 100_000  # name-2 .. name-100000: past that, something else is wrong
+
+
 def new_run_dir(runs_dir: str, name: str) -> Path:
-    """runs_dir/name, or name-2, name-3 ... if it exists (runs are never overwritten)."""
+    """runs_dir/name, or name-2, name-3 ... if it exists (runs are never overwritten).
+
+    The folder is claimed by ``mkdir`` itself, so two runs that start at once (same name, same
+    second) get two folders instead of one of them failing or both sharing one.
+    """
     base = Path(runs_dir) / name
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    path.mkdir(parents=True)
-    return path
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for k in range(1, MAX_RUN_SUFFIX + 1):
+        path = base if k == 1 else base.with_name(f"{base.name}-{k}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise ConfigError(f"{base}-2 .. -{MAX_RUN_SUFFIX} all exist; give another --run-name")
 
 
 class MetricsWriter:

@@ -32,9 +32,8 @@ import numpy as np
 import torch
 
 from election.errors import ConfigError, VoteFormatError
-from election.training.partitions import sign_ternary
 from election.votes import PackedVote, majority
-from election.votes.torch_ops import pack_ternary_torch, unpack_to_torch
+from election.votes.torch_ops import pack_ternary_torch, sign_ternary, unpack_to_torch
 
 if TYPE_CHECKING:
     from election.config import TrainConfig

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from election.training.nodes import WorkerNode
     from election.training.schemes import Update, Vote
 
+ROUND_DEADLINE_S = 60.0  # master: a vote missing this long after the round opened abstains
+UPDATE_WAIT_S = 60.0  # worker: one wait for the round's update (a gRPC long poll), then again
+
 
 class TransportError(Exception):
     """Base class of transport failures."""

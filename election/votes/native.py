@@ -3,13 +3,13 @@
 ``pip install`` compiles election/votes/_planes.c when a C compiler is present (setup.py marks
 it optional); without it every caller uses the numpy implementation of the same operation.
 Both are tested bit for bit against naive references. ELECTION_VOTE_EXECUTOR=native|numpy
-forces one (``auto``, the default, takes native when built).
+forces one (read by the CLI entry point, :func:`use_executor`; ``auto``, the default, takes
+native when built).
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from types import ModuleType
 from typing import Literal
 
@@ -30,14 +30,23 @@ EXECUTORS: tuple[Executor, ...] = ("auto", "native", "numpy")
 NATIVE_AVAILABLE = planes is not None
 
 
+default_executor: Executor = "auto"  # what ``auto`` means; entry points set it (use_executor)
+
+
+def use_executor(name: str, *, source: str = "ELECTION_VOTE_EXECUTOR") -> None:
+    """Make ``name`` the executor ``auto`` resolves to (the CLI passes ELECTION_VOTE_EXECUTOR);
+    a bad name, or ``native`` where it is not built, raises VoteFormatError now."""
+    global default_executor
+    if name not in EXECUTORS:
+        raise VoteFormatError(f"{source}={name!r}; expected one of {', '.join(EXECUTORS)}")
+    default_executor = name  # type: ignore[assignment]
+    resolve_executor()
+
+
 def resolve_executor(executor: Executor = "auto") -> Literal["native", "numpy"]:
-    """The executor to use; ``auto`` honours ELECTION_VOTE_EXECUTOR, then prefers native."""
+    """The executor to use; ``auto`` means ``default_executor``, then prefers native."""
     if executor == "auto":
-        executor = os.environ.get("ELECTION_VOTE_EXECUTOR", "auto")  # type: ignore[assignment]
-        if executor not in EXECUTORS:
-            raise VoteFormatError(
-                f"ELECTION_VOTE_EXECUTOR={executor!r}; expected one of {', '.join(EXECUTORS)}"
-            )
+        executor = default_executor
     if executor == "native" and not NATIVE_AVAILABLE:
         raise VoteFormatError(
             "the native vote executor is not built (no C compiler at install time); "

@@ -267,16 +267,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("codes", help="design, verify and analyze allocation codes")
-    sub = parser.add_subparsers(dest="codes_command", metavar="ACTION")
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+def _output_flags(p: argparse.ArgumentParser, out: bool = True) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    if out:
+        p.add_argument("--out", help="also write the JSON result to this file")
 
-    def common(p: argparse.ArgumentParser, out: bool = True) -> None:
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        if out:
-            p.add_argument("--out", help="also write the JSON result to this file")
 
+def _design_parser(sub: argparse._SubParsersAction) -> None:
     design = sub.add_parser("design", help="build a code (deterministic codes are precomputed)")
     design.add_argument(
         "--kind", choices=[k for k in CODE_KINDS if k != "file"], default="deterministic"
@@ -299,9 +296,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --ternary: the ILP's seconds (default: none for n <= 9, 600 at n = 11; "
         "0 = the construction alone)",
     )
-    common(design)
+    _output_flags(design)
     design.set_defaults(func=cmd_design)
 
+
+def _verify_parser(sub: argparse._SubParsersAction) -> None:
     check = sub.add_parser("verify", help="exhaustively check perfect b-tolerance of a matrix")
     check.add_argument("--matrix", help="JSON or 0/1 text file")
     check.add_argument(
@@ -318,9 +317,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.add_argument("--decoder", choices=RULES, help="with --ternary (default plain)")
     check.add_argument("--quorum", type=int, help="q of the quorum decoder (default b + 1)")
-    common(check)
+    _output_flags(check)
     check.set_defaults(func=cmd_verify)
 
+
+def _prove_parser(sub: argparse._SubParsersAction) -> None:
     prove = sub.add_parser("prove", help="run the exact minimum-redundancy ILP")
     prove.add_argument("--n", type=int, required=True)
     prove.add_argument("--b", type=int, required=True)
@@ -328,9 +329,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prove.add_argument(
         "--ternary", action="store_true", help="ternary-perfect: every u in {-1, 0, +1}^n"
     )
-    common(prove)
+    _output_flags(prove)
     prove.set_defaults(func=cmd_prove)
 
+
+def _table_parser(sub: argparse._SubParsersAction) -> None:
     table = sub.add_parser("table", help="redundancy of shipped codes vs lower bounds")
     table.add_argument("--max-n", type=int, default=31)
     table.add_argument("--markdown", action="store_true")
@@ -340,6 +343,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     table.set_defaults(func=cmd_table)
 
+
+def _analyze_parser(sub: argparse._SubParsersAction) -> None:
     analyze = sub.add_parser("analyze", help="Monte Carlo P(master output != majority)")
     analyze.add_argument(
         "--kind", choices=[k for k in CODE_KINDS if k != "file"], default="bernoulli"
@@ -358,5 +363,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="bernoulli: draw a fresh code per trial and report the upper bound",
     )
-    common(analyze)
+    _output_flags(analyze)
     analyze.set_defaults(func=cmd_analyze)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("codes", help="design, verify and analyze allocation codes")
+    sub = parser.add_subparsers(dest="codes_command", metavar="ACTION")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    _design_parser(sub)
+    _verify_parser(sub)
+    _prove_parser(sub)
+    _table_parser(sub)
+    _analyze_parser(sub)

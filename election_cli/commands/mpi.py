@@ -1,7 +1,7 @@
 """``election mpi``: the training run under ``mpirun -n N+1 [-f hosts]`` (rank 0 = master).
 
 Takes the same flags as ``election train``. The world size must be n + 1. A rank that stays
-silent past ``--round-timeout`` makes rank 0 print which one and abort the whole job.
+silent past ``--rank-timeout`` makes rank 0 print which one and abort the whole job.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import sys
 from election.errors import ConfigError
 from election.flags import add_training_flags, config_from_args, print_summary
 from election.notices import silence
-
-DEFAULT_ROUND_TIMEOUT_S = 120.0  # seconds rank 0 waits for a worker's vote before aborting
+from wire.mpi import RANK_TIMEOUT_S
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,9 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_training_flags(parser)
     parser.add_argument(
-        "--round-timeout",
+        "--rank-timeout",
         type=float,
-        default=DEFAULT_ROUND_TIMEOUT_S,
+        default=RANK_TIMEOUT_S,
         help="seconds to wait for a rank before aborting the job",
     )
     parser.add_argument("--json", action="store_true", help="rank 0 prints the summary as JSON")
@@ -67,14 +66,14 @@ def run(args: argparse.Namespace) -> int:
                 setup,
                 master,
                 node=node,
-                round_timeout_s=args.round_timeout,
+                round_deadline_s=args.rank_timeout,
                 progress=not args.quiet,
             )
             print_summary(summary, as_json=args.json)
         else:
             worker = WorkerNode(setup, rank - 1)
             transport = MPIWorker(comm, setup.scheme, worker.replica.dim)
-            run_worker(setup, rank - 1, transport, node=worker, round_timeout_s=args.round_timeout)
+            run_worker(setup, rank - 1, transport, node=worker, update_wait_s=args.rank_timeout)
     except SilentRank as exc:
         print(f"election: error: {exc}", file=sys.stderr, flush=True)
         comm.Abort(3)

@@ -55,7 +55,7 @@ function serverStream(method, request) {
   });
 }
 
-// A long poll that reaches its deadline is asked again, as a worker does (--round-timeout):
+// A long poll that reaches its deadline is asked again, as a worker does (--poll-timeout):
 // on a loaded machine a round may wait longer than one deadline for slow workers to start.
 async function longPoll(request) {
   for (let poll = 1; ; poll++) {

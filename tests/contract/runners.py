@@ -48,7 +48,7 @@ def hub_cluster(
     cfg: TrainConfig,
     *,
     wrap: Wrap | None = None,
-    round_timeout_s: float = TIMEOUT_S,
+    round_deadline_s: float = TIMEOUT_S,
 ) -> HubRun:
     """run_master + one run_worker thread per slot over the in-process hub; ``wrap`` may put
     a fault-injecting transport around a slot's end of the hub."""
@@ -65,9 +65,7 @@ def hub_cluster(
         if wrap is not None:
             end = wrap(slot, end, master_node)
         try:
-            workers[slot] = run_worker(
-                setup, slot, end, node=nodes[slot], round_timeout_s=TIMEOUT_S
-            )
+            workers[slot] = run_worker(setup, slot, end, node=nodes[slot], update_wait_s=TIMEOUT_S)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
             hub.close()
@@ -75,7 +73,7 @@ def hub_cluster(
     threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in range(cfg.n)]
     for t in threads:
         t.start()
-    summary = run_master(setup, hub.master(), node=master_node, round_timeout_s=round_timeout_s)
+    summary = run_master(setup, hub.master(), node=master_node, round_deadline_s=round_deadline_s)
     for t in threads:
         t.join(TIMEOUT_S)
     assert not errors, errors
@@ -94,7 +92,7 @@ def run_grpc(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
     cluster = LocalCluster(
         cfg.replace(runs_dir=str(workdir / "runs")),
         workdir / "cluster",
-        master_args=["--quiet", "--round-timeout", str(GRPC_ROUND_DEADLINE_S)],
+        master_args=["--quiet", "--round-deadline", str(GRPC_ROUND_DEADLINE_S)],
     )
     try:
         cluster.start_all()

@@ -104,7 +104,7 @@ def test_a_lost_rank_stops_the_job_within_the_timeout(how, tmp_path):
         "100000",
         "--threads",
         "1",
-        "--round-timeout",
+        "--rank-timeout",
         "5",
     ]
     cmd = [

@@ -20,11 +20,12 @@ from election.config import TrainConfig, build_config
 from election.training.loop import train_inprocess
 from election.training.recorder import RunRecorder
 from election.training.setup import prepare
+from master.config import MasterConfig
 from master.loop import run_rounds
 from master.metrics import Metrics
 from master.rounds import RoundsClosed
 from master.server import MasterServer
-from master.service import MasterOptions, MasterService
+from master.service import MasterService
 from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
 from wire.jsonlog import JsonLog
 from wire.options import channel_options
@@ -182,7 +183,7 @@ def live_master(
         setup,
         run_id="live-run",
         secret=new_secret(),
-        options=MasterOptions(**options),
+        options=MasterConfig(**options),
         metrics=Metrics(),
         log=JsonLog("master", stream=stream),
         join_secret=join_secret,

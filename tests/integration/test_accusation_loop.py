@@ -182,7 +182,7 @@ def test_quarantine_over_grpc_matches_inprocess(tmp_path: Path) -> None:
         tmp_path / "cluster",
         master_args=[
             "--quiet",
-            "--round-timeout",
+            "--round-deadline",
             "15",
             "--metrics-port",
             "0",
@@ -229,7 +229,7 @@ def test_a_restarted_master_keeps_its_quarantine(tmp_path: Path) -> None:
     cfg = build_config(
         BASE | {"runs_dir": str(tmp_path / "runs"), "quarantine": "proven", "steps": 12} | run
     )
-    args = ["--quiet", "--round-timeout", "15", "--pace", "0.2"]
+    args = ["--quiet", "--round-deadline", "15", "--pace", "0.2"]
     ckpt = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--checkpoint-every", "1"]
     cluster = LocalCluster(cfg, tmp_path / "cluster", master_args=args + ckpt)
     try:

@@ -20,7 +20,6 @@ import grpc
 import numpy as np
 
 from election.votes import pack_ternary
-from master.admission import StreamLimits
 from tests.integration.grpc_helpers import LiveMaster, live_master, small_config
 from wire import serde
 from wire.errors import told_reason
@@ -58,8 +57,8 @@ def told(call) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_each_refusal_is_counted_once_under_the_reason_the_client_saw(tmp_path: Path) -> None:
-    limits = StreamLimits(upload_idle_s=IDLE_S)
-    with live_master(small_config(tmp_path, steps=2), tmp_path, limits=limits) as live:
+    cfg = small_config(tmp_path, steps=2)
+    with live_master(cfg, tmp_path, upload_idle_timeout_s=IDLE_S) as live:
         big = grpc.insecure_channel(
             live.target, options=channel_options(max_message_bytes=MAX_MESSAGE_BYTES + 2 * MiB)
         )

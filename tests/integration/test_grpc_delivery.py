@@ -50,7 +50,7 @@ def fetch(live: LiveMaster, client: MasterClient, cred: Credentials, r: int) -> 
 
 def test_an_abandoned_final_poll_is_not_a_delivery_and_the_master_lingers(tmp_path: Path) -> None:
     cfg = small_config(tmp_path, steps=STEPS)
-    with live_master(cfg, tmp_path, run=True, linger_s=LINGER_S, round_timeout_s=60.0) as live:
+    with live_master(cfg, tmp_path, run=True, linger_s=LINGER_S, round_deadline_s=60.0) as live:
         clients = [MasterClient(live.target) for _ in range(cfg.n)]
         creds = []
         for slot, client in enumerate(clients):

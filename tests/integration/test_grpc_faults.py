@@ -18,7 +18,7 @@ def test_killed_worker_costs_abstentions_until_it_rejoins_resyncs_and_finishes(
     cluster = LocalCluster(
         cfg,
         tmp_path / "cluster",
-        master_args=["--quiet", "--round-timeout", "1.0", "--pace", "0.1"],
+        master_args=["--quiet", "--round-deadline", "1.0", "--pace", "0.1"],
     )
     try:
         cluster.start_all()
@@ -48,7 +48,7 @@ def test_master_restarts_from_its_checkpoint_and_trains_the_same_model(tmp_path:
         tmp_path / "cluster",
         master_args=[
             "--quiet",
-            "--round-timeout",
+            "--round-deadline",
             "30",
             "--pace",
             "0.1",

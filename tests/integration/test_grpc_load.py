@@ -65,7 +65,7 @@ def test_500_stalled_streams_leave_health_status_and_rounds_on_time(tmp_path: Pa
     cluster = LocalCluster(
         cfg,
         tmp_path / "cluster",
-        master_args=["--quiet", "--round-timeout", "20", "--pace", "0.3"],
+        master_args=["--quiet", "--round-deadline", "20", "--pace", "0.3"],
     )
     try:
         cluster.start_all()

@@ -20,7 +20,7 @@ from wire.messages import Credentials, JoinClaim, Vote
 from worker.client import MasterClient
 
 WAIT_S = 1.0  # --min-votes-wait of these tests
-FLAGS = ["--quiet", "--round-timeout", "0.5", "--startup-timeout", "0.5"]
+FLAGS = ["--quiet", "--round-deadline", "0.5", "--startup-timeout", "0.5"]
 FLAGS += ["--min-votes-wait", str(WAIT_S)]
 
 

@@ -41,7 +41,7 @@ def submit(live: LiveMaster, slot: int, payload: PackedVote, total: int | None =
 
 def test_any_valid_encoding_up_to_the_stated_limit_is_accepted(tmp_path: Path) -> None:
     cfg = small_config(tmp_path, steps=2)
-    with live_master(cfg, tmp_path, startup_timeout_s=0.0, round_timeout_s=0.2) as live:
+    with live_master(cfg, tmp_path, startup_timeout_s=0.0, round_deadline_s=0.2) as live:
         d = live.service.dim
         plane = (d + 7) // 8
         many = np.arange(0, d, 3)[: plane // 2 + 1]  # 4 * zeros > two bit-planes

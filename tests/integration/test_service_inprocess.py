@@ -23,9 +23,10 @@ from election.config import build_config
 from election.training.loop import train_inprocess
 from election.training.recorder import RunRecorder
 from election.training.setup import prepare
+from master.config import MasterConfig
 from master.loop import run_rounds
 from master.metrics import Metrics
-from master.service import MasterOptions, MasterService
+from master.service import MasterService
 from wire.errors import ProtocolError, details
 from wire.jsonlog import JsonLog
 from wire.messages import (
@@ -40,7 +41,8 @@ from wire.messages import (
     payload_nbytes,
 )
 from worker.client import Rejected, Unreachable
-from worker.loop import WorkerLoop, WorkerOptions
+from worker.config import WorkerConfig
+from worker.loop import WorkerLoop
 
 T = TypeVar("T")
 SMALL = {"dataset": "digits", "num_train": 200, "steps": 6, "threads": 1, "eval_every": 3}
@@ -88,7 +90,7 @@ def service_for(tmp_path: Path, **options: Any) -> MasterService:
         prepare(cfg),
         run_id="inproc",
         secret=b"s" * 32,
-        options=MasterOptions(**({"linger_s": 5.0, "startup_timeout_s": WAIT_S} | options)),
+        options=MasterConfig(**({"linger_s": 5.0, "startup_timeout_s": WAIT_S} | options)),
         metrics=Metrics(),
         log=JsonLog("master", stream=io.StringIO()),
         join_secret=None,
@@ -100,7 +102,7 @@ def start_worker(service: MasterService, slot: int, out: dict[int, Any]) -> thre
     torch's global RNG, so replicas are built one after another, as in separate processes)."""
     loop = WorkerLoop(
         DirectClient(service),  # type: ignore[arg-type]
-        WorkerOptions(slot=slot, name=f"w{slot}", round_timeout_s=1.0),
+        WorkerConfig(slot=slot, name=f"w{slot}", poll_timeout_s=1.0),
         log=JsonLog("worker", stream=io.StringIO()),
     )
 
@@ -147,7 +149,7 @@ def test_grpc_master_and_workers_in_process_train_the_in_process_model(tmp_path:
 def test_a_late_worker_joins_mid_run_resyncs_from_a_snapshot_and_ends_in_step(
     tmp_path: Path,
 ) -> None:
-    service = service_for(tmp_path, startup_timeout_s=0.0, round_timeout_s=0.5)
+    service = service_for(tmp_path, startup_timeout_s=0.0, round_deadline_s=0.5)
     n = service.setup.cfg.n
     out: dict[str, Any] = {}
     workers: dict[int, Any] = {}

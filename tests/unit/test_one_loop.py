@@ -66,14 +66,14 @@ def run_hub(
     cfg: TrainConfig,
     faults: dict[int, Fault] | None = None,
     *,
-    round_timeout_s: float = TIMEOUT_S,
+    round_deadline_s: float = TIMEOUT_S,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], InProcessHub]:
     """The hub cluster with ``faults[slot]`` wrapped around that slot's end of the hub."""
 
     def wrap(slot: int, end: WorkerTransport, master: MasterNode) -> WorkerTransport:
         return Wrapped(end, faults[slot]) if faults and slot in faults else end
 
-    run = hub_cluster(cfg, wrap=wrap, round_timeout_s=round_timeout_s)
+    run = hub_cluster(cfg, wrap=wrap, round_deadline_s=round_deadline_s)
     return run.summary, run.workers, run.hub
 
 
@@ -124,7 +124,7 @@ def test_a_silent_slot_abstains_after_the_deadline_as_if_its_ballot_were_lost(
         return None if r == 1 else ballot
 
     honest = next(s for s in range(cfg.n) if s not in prepare(cfg).byzantine)
-    hub, workers, _ = run_hub(cfg, {honest: silent_in_round_1}, round_timeout_s=SHORT_S)
+    hub, workers, _ = run_hub(cfg, {honest: silent_in_round_1}, round_deadline_s=SHORT_S)
     oracle = fast_path_with_drops(cfg, {honest: 1})
     clean = train_inprocess(prepare(cfg), progress=False)
     assert hub["abstentions"] == oracle["abstentions"] == 1

@@ -44,7 +44,7 @@ def state(**kw: object) -> RoundState:
         total_rounds=5,
         check_token=TOKENS.check,
         check_payload=check_payload,
-        round_timeout_s=5.0,
+        round_deadline_s=5.0,
         startup_timeout_s=0.0,
     )
     return RoundState(**(args | kw))  # type: ignore[arg-type]
@@ -72,7 +72,7 @@ def test_quorum_closes_the_round_with_every_vote_in_slot_order() -> None:
 
 
 def test_missing_vote_is_an_abstention_after_the_deadline() -> None:
-    s = state(round_timeout_s=0.2)
+    s = state(round_deadline_s=0.2)
     s.submit(vote(0, 0))
     t0 = time.monotonic()
     got = s.collect(0)
@@ -81,7 +81,7 @@ def test_missing_vote_is_an_abstention_after_the_deadline() -> None:
 
 
 def test_first_round_waits_for_every_slot_to_join_before_the_deadline_starts() -> None:
-    s = state(round_timeout_s=0.1, startup_timeout_s=10.0)
+    s = state(round_deadline_s=0.1, startup_timeout_s=10.0)
     for slot in range(N):
         threading.Timer(0.3, s.mark_joined, args=(slot,)).start()
     threading.Timer(0.35, s.submit, args=(vote(1, 0),)).start()
@@ -102,14 +102,14 @@ def test_first_round_waits_for_every_slot_to_join_before_the_deadline_starts() -
     ],
 )
 def test_bad_votes_are_refused_with_their_reason_and_leave_the_round_untouched(make, error) -> None:  # type: ignore[no-untyped-def]
-    s = state(round_timeout_s=0.05)
+    s = state(round_deadline_s=0.05)
     with pytest.raises(error):
         s.submit(make())
     assert s.collect(0) == [None, None, None]
 
 
 def test_duplicate_and_replayed_votes_are_refused_and_the_first_vote_stays() -> None:
-    s = state(round_timeout_s=0.05)
+    s = state(round_deadline_s=0.05)
     first = vote(0, 0)
     s.submit(first)
     with pytest.raises(DuplicateVote):
@@ -120,7 +120,7 @@ def test_duplicate_and_replayed_votes_are_refused_and_the_first_vote_stays() -> 
 
 
 def test_votes_after_collect_and_for_old_rounds_are_stale() -> None:
-    s = state(round_timeout_s=0.05)
+    s = state(round_deadline_s=0.05)
     s.collect(0)
     with pytest.raises(StaleRound):
         s.submit(vote(0, 0))  # the round is closing
@@ -131,7 +131,7 @@ def test_votes_after_collect_and_for_old_rounds_are_stale() -> None:
 
 
 def test_published_updates_are_served_then_expire_into_stale() -> None:
-    s = state(round_timeout_s=0.01)
+    s = state(round_deadline_s=0.01)
     for r in range(3):
         s.collect(r)
         s.publish(update(r))
@@ -145,7 +145,7 @@ def test_published_updates_are_served_then_expire_into_stale() -> None:
 
 
 def test_long_poll_returns_as_soon_as_the_round_is_published() -> None:
-    s = state(round_timeout_s=0.01)
+    s = state(round_deadline_s=0.01)
 
     def close_round() -> None:
         s.collect(0)
@@ -156,7 +156,7 @@ def test_long_poll_returns_as_soon_as_the_round_is_published() -> None:
 
 
 def test_votes_after_the_last_round_are_refused_as_finished() -> None:
-    s = state(total_rounds=1, round_timeout_s=0.01)
+    s = state(total_rounds=1, round_deadline_s=0.01)
     s.collect(0)
     s.publish(update(0))
     assert s.finished
@@ -165,7 +165,7 @@ def test_votes_after_the_last_round_are_refused_as_finished() -> None:
 
 
 def test_close_wakes_the_collector() -> None:
-    s = state(round_timeout_s=30.0)
+    s = state(round_deadline_s=30.0)
     threading.Timer(0.05, s.close).start()
     with pytest.raises(RoundsClosed):
         s.collect(0)
@@ -191,7 +191,7 @@ def test_slot_table_hands_out_slots_in_seeded_order_and_allows_explicit_rejoin()
 
 
 def test_a_round_short_of_min_votes_waits_then_raises_and_keeps_its_votes() -> None:
-    s = state(round_timeout_s=0.05, min_votes=2, min_votes_wait_s=0.2)
+    s = state(round_deadline_s=0.05, min_votes=2, min_votes_wait_s=0.2)
     s.submit(vote(0, 0))
     t0 = time.monotonic()
     with pytest.raises(TooFewVotes, match="round 0 has 1 vote"):
@@ -201,7 +201,7 @@ def test_a_round_short_of_min_votes_waits_then_raises_and_keeps_its_votes() -> N
 
 
 def test_a_late_vote_reaching_min_votes_closes_the_round_after_its_deadline() -> None:
-    s = state(round_timeout_s=0.05, min_votes=2, min_votes_wait_s=5.0)
+    s = state(round_deadline_s=0.05, min_votes=2, min_votes_wait_s=5.0)
     s.submit(vote(0, 0))
     threading.Timer(0.3, s.submit, args=(vote(2, 0),)).start()
     t0 = time.monotonic()

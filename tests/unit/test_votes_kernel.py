@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from election.errors import VoteFormatError
-from election.votes import ZeroKind, majority, majority_naive, pack_ternary
+from election.votes import ZeroKind, majority, majority_naive, native, pack_ternary
 from election.votes.circuit import ThresholdForm, compile_majority, run
 from election.votes.majority import NATIVE_AVAILABLE, resolve_executor
+from election.votes.native import use_executor
 from election.votes.packed import indices_to_mask, mask_to_indices
 from election_cli import main as cli
 
@@ -142,10 +143,12 @@ def test_native_kernel_rejects_malformed_calls() -> None:
 
 
 def test_executor_choice_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", "gpu")
-    with pytest.raises(VoteFormatError, match="ELECTION_VOTE_EXECUTOR"):
-        majority([pack_ternary(np.ones(3, np.int8))])
-    monkeypatch.delenv("ELECTION_VOTE_EXECUTOR")
+    with pytest.raises(VoteFormatError, match="ELECTION_VOTE_EXECUTOR='gpu'"):
+        use_executor("gpu")
+    assert native.default_executor == "auto"  # a refused name changes nothing
+    monkeypatch.setattr(native, "default_executor", "numpy")
+    assert resolve_executor() == "numpy"
+    monkeypatch.setattr(native, "default_executor", "auto")
     assert resolve_executor("numpy") == "numpy"
     assert resolve_executor() == ("native" if NATIVE_AVAILABLE else "numpy")
     module = importlib.import_module("election.votes.native")
@@ -163,7 +166,7 @@ def test_zero_plane_codecs_match_the_unpacked_oracle(
 ) -> None:
     if executor == "native" and not NATIVE_AVAILABLE:
         pytest.skip("native vote kernel not built")
-    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", executor)
+    monkeypatch.setattr(native, "default_executor", executor)
     rng = np.random.default_rng(length)
     bits = rng.random(length) < density  # (length,) bool
     mask = np.packbits(bits, bitorder="little")  # (ceil(length/8),) uint8
@@ -253,7 +256,7 @@ def test_majority_of_many_sparse_votes_matches_the_naive_reference(
 ) -> None:
     if executor == "native" and not NATIVE_AVAILABLE:
         pytest.skip("native vote kernel not built")
-    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", executor)
+    monkeypatch.setattr(native, "default_executor", executor)
     rng = np.random.default_rng(n_sparse)
     d = 64 * 40 + 5
     signs = rng.choice(np.array([-1, 1], np.int8), size=(n_sparse + 3, d))  # (m, d) int8

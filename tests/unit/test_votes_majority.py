@@ -19,6 +19,7 @@ from election.votes import (
     majority,
     majority_naive,
     majority_ternary,
+    native,
     pack_ternary,
     unpack_ternary,
 )
@@ -34,7 +35,7 @@ def executor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         if os.environ.get("ELECTION_REQUIRE_NATIVE") == "1":
             pytest.fail("the native vote kernel was not built (ELECTION_REQUIRE_NATIVE=1)")
         pytest.skip("native vote kernel not built (no C compiler at install time)")
-    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", request.param)
+    monkeypatch.setattr(native, "default_executor", request.param)
     return str(request.param)
 
 

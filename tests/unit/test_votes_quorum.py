@@ -18,6 +18,7 @@ from election.votes import (
     ZeroKind,
     majority,
     majority_naive,
+    native,
     pack_ternary,
     quorum_ternary,
     resolve_quorum,
@@ -38,7 +39,7 @@ def executor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         if os.environ.get("ELECTION_REQUIRE_NATIVE") == "1":
             pytest.fail("the native vote kernel was not built (ELECTION_REQUIRE_NATIVE=1)")
         pytest.skip("native vote kernel not built (no C compiler at install time)")
-    monkeypatch.setenv("ELECTION_VOTE_EXECUTOR", request.param)
+    monkeypatch.setattr(native, "default_executor", request.param)
     return str(request.param)
 
 
