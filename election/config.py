@@ -112,73 +112,8 @@ class TrainConfig:
         _require(self.partition_size >= 1, "partition_size", self.partition_size, "must be >= 1")
         if self.batch_size == 0:  # frozen: resolve the derived default once, here
             object.__setattr__(self, "batch_size", self.n * self.partition_size)
-        _require(0 <= self.b < self.n, "b", self.b, f"must satisfy 0 <= b < n = {self.n}")
-        _require(self.r > 0, "r", self.r, "must be positive")
-        scheme = _scheme_class(self.scheme)
-        _require(
-            self.optimizer in OPTIMIZERS,
-            "optimizer",
-            self.optimizer,
-            f"must be one of {OPTIMIZERS}",
-        )
-        _require(
-            self.protocol in PROTOCOLS, "protocol", self.protocol, f"must be one of {PROTOCOLS}"
-        )
-        _require(
-            self.transport in TRANSPORTS,
-            "transport",
-            self.transport,
-            f"must be one of {TRANSPORTS}",
-        )
-        _require(self.lr > 0, "lr", self.lr, "must be positive")
-        _require(0 <= self.momentum < 1, "momentum", self.momentum, "must be in [0, 1)")
-        _require(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
-        _require(
-            self.batch_size >= self.n,
-            "batch_size",
-            self.batch_size,
-            f"must be at least n = {self.n} (one sample per partition)",
-        )
-        _require(
-            self.batch_size % self.n == 0,
-            "batch_size",
-            self.batch_size,
-            f"must be divisible by n = {self.n} (equal partitions)",
-        )
-        _require(self.epochs >= 1, "epochs", self.epochs, "must be at least 1")
-        _require(self.steps >= 0, "steps", self.steps, "must be >= 0")
-        _require(self.eval_every >= 1, "eval_every", self.eval_every, "must be at least 1")
-        _require(self.noise_variance >= 0, "noise_variance", self.noise_variance, "must be >= 0")
-        _check_worker_noise(self)
-        _require(
-            not self.augment or self.dataset == "cifar10",
-            "augment",
-            self.augment,
-            "is the official CIFAR-10 augmentation; it needs dataset=cifar10",
-        )
-        _require(self.threads >= 0, "threads", self.threads, "must be >= 0")
-        _require(self.decoder in DECODERS, "decoder", self.decoder, f"must be one of {DECODERS}")
-        _require(0 <= self.quorum <= self.n, "quorum", self.quorum, f"must be in [0, n = {self.n}]")
-        _require(
-            self.decoder == "auto" or self.decoder in scheme.decoders,
-            "decoder",
-            self.decoder,
-            f"applies to scheme {_schemes_with_decoder(self.decoder)} only "
-            f"(scheme is {self.scheme!r}); use decoder plain",
-        )
-        _require(
-            not self.audit or (self.transport == "inprocess" and scheme.uses_partition_signs),
-            "audit",
-            self.audit,
-            f"needs transport inprocess and a partition-sign scheme ({_audited_schemes()})",
-        )
-        _check_accusation(self)
-        _require(
-            self.code in CODES or self.code.startswith("file:"),
-            "code",
-            self.code,
-            f"must be one of {', '.join(CODES)} or file:PATH",
-        )
+        _check_sizes_and_optimisation(self)
+        _check_choices(self)
 
     @property
     def quorum_q(self) -> int | None:
@@ -208,6 +143,79 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         return build_config(self.to_json_dict() | changes)
+
+
+def _check_sizes_and_optimisation(cfg: TrainConfig) -> None:
+    """Sizes, optimiser, schedule and noise: one ConfigError naming the field otherwise."""
+    _require(0 <= cfg.b < cfg.n, "b", cfg.b, f"must satisfy 0 <= b < n = {cfg.n}")
+    _require(cfg.r > 0, "r", cfg.r, "must be positive")
+    _require(
+        cfg.optimizer in OPTIMIZERS,
+        "optimizer",
+        cfg.optimizer,
+        f"must be one of {OPTIMIZERS}",
+    )
+    _require(cfg.protocol in PROTOCOLS, "protocol", cfg.protocol, f"must be one of {PROTOCOLS}")
+    _require(
+        cfg.transport in TRANSPORTS,
+        "transport",
+        cfg.transport,
+        f"must be one of {TRANSPORTS}",
+    )
+    _require(cfg.lr > 0, "lr", cfg.lr, "must be positive")
+    _require(0 <= cfg.momentum < 1, "momentum", cfg.momentum, "must be in [0, 1)")
+    _require(cfg.weight_decay >= 0, "weight_decay", cfg.weight_decay, "must be >= 0")
+    _require(
+        cfg.batch_size >= cfg.n,
+        "batch_size",
+        cfg.batch_size,
+        f"must be at least n = {cfg.n} (one sample per partition)",
+    )
+    _require(
+        cfg.batch_size % cfg.n == 0,
+        "batch_size",
+        cfg.batch_size,
+        f"must be divisible by n = {cfg.n} (equal partitions)",
+    )
+    _require(cfg.epochs >= 1, "epochs", cfg.epochs, "must be at least 1")
+    _require(cfg.steps >= 0, "steps", cfg.steps, "must be >= 0")
+    _require(cfg.eval_every >= 1, "eval_every", cfg.eval_every, "must be at least 1")
+    _require(cfg.noise_variance >= 0, "noise_variance", cfg.noise_variance, "must be >= 0")
+    _check_worker_noise(cfg)
+
+
+def _check_choices(cfg: TrainConfig) -> None:
+    """Scheme, decoder, audit, accusation and code choices that must fit together."""
+    scheme = _scheme_class(cfg.scheme)
+    _require(
+        not cfg.augment or cfg.dataset == "cifar10",
+        "augment",
+        cfg.augment,
+        "is the official CIFAR-10 augmentation; it needs dataset=cifar10",
+    )
+    _require(cfg.threads >= 0, "threads", cfg.threads, "must be >= 0")
+    _require(cfg.decoder in DECODERS, "decoder", cfg.decoder, f"must be one of {DECODERS}")
+    _require(0 <= cfg.quorum <= cfg.n, "quorum", cfg.quorum, f"must be in [0, n = {cfg.n}]")
+    _require(
+        cfg.decoder == "auto" or cfg.decoder in scheme.decoders,
+        "decoder",
+        cfg.decoder,
+        f"applies to scheme {_schemes_with_decoder(cfg.decoder)} only "
+        f"(scheme is {cfg.scheme!r}); use decoder plain",
+    )
+    _require(
+        not cfg.audit or (cfg.transport == "inprocess" and scheme.uses_partition_signs),
+        "audit",
+        cfg.audit,
+        f"needs transport inprocess and a partition-sign scheme ({_audited_schemes()})",
+    )
+    _check_accusation(cfg)
+    _require(
+        cfg.code in CODES or cfg.code.startswith("file:"),
+        "code",
+        cfg.code,
+        f"must be one of {', '.join(CODES)} or file:PATH",
+    )
 
 
 def _scheme_class(name: str) -> type[Scheme]:
