@@ -120,9 +120,8 @@ def _serve(
     """Start the gRPC server (and the Prometheus endpoint); write their port files."""
     from master.metrics import serve_metrics
     from master.server import MasterServer
-    from wire.security import TlsFiles
 
-    tls = TlsFiles(mc.tls_cert, mc.tls_key, mc.tls_ca)
+    tls = mc.tls_files()
     server = MasterServer(service, bind=mc.bind, port=mc.port, tls=tls)
     port = server.start()
     _write_port(mc.port_file, port)
@@ -141,7 +140,7 @@ def _log_serving(
         port=port,
         run_id=service.run_id,
         round=service.rounds.open_round,
-        tls=bool(mc.tls_cert),
+        tls=mc.tls_files().enabled,
         mtls=bool(mc.tls_ca),
         join="secret" if service.join_secret else "open",
         min_votes=service.min_votes,

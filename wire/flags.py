@@ -217,3 +217,9 @@ class PeerSecurity:
         "PEM CA: the master requires client certificates signed by it (mTLS); "
         "clients verify the master with it",
     )
+
+    def tls_files(self) -> Any:
+        """These settings as :class:`wire.security.TlsFiles` (imported here: it needs grpc)."""
+        from wire.security import TlsFiles
+
+        return TlsFiles(self.tls_cert, self.tls_key, self.tls_ca)

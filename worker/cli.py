@@ -56,13 +56,12 @@ def run_client(
 ) -> int:
     """Shared by the worker and the adversary: build the client and the loop, run, report."""
     from wire.jsonlog import JsonLog
-    from wire.security import TlsFiles
     from worker.client import MasterClient, Rejected, Unreachable
     from worker.loop import GaveUp, WorkerLoop
 
     wc = worker_config(args, os.environ, service)
     log = JsonLog(service)
-    tls = TlsFiles(wc.tls_cert, wc.tls_key, wc.tls_ca)
+    tls = wc.tls_files()
     client = MasterClient(wc.target, tls=tls, server_name=wc.tls_server_name)
     loop = WorkerLoop(client, wc, log=log, hooks=hooks, byzantine=byzantine, attack=attack)
     signal.signal(signal.SIGTERM, _exit_on_signal)
