@@ -42,7 +42,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench import standalone_main
-from election.config import build_config
+from election.config import TrainConfig, build_config
 from election.errors import ConfigError
 from election.training.loop import train_inprocess
 from election.training.setup import prepare
@@ -201,8 +201,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_bench(bench: HostileBenchConfig, workdir: Path) -> dict[str, Any]:
-    cfg = build_config(
+def bench_train_config(bench: HostileBenchConfig, workdir: Path) -> TrainConfig:
+    """The honest run the flood is aimed at: digits, uncoded, no attack, one thread."""
+    return build_config(
         {
             "dataset": "digits",
             "num_train": bench.num_train,
@@ -218,10 +219,38 @@ def run_bench(bench: HostileBenchConfig, workdir: Path) -> dict[str, Any]:
             "runs_dir": str(workdir / "runs"),
         }
     )
-    before = machine()
-    cluster = LocalCluster(
-        cfg, workdir / "cluster", master_args=["--quiet", "--round-deadline", "20"]
+
+
+def _flood(target: str, env: dict[str, str], bench: HostileBenchConfig) -> dict[str, Any]:
+    """Run the stalled-stream flood (adversary.flood) to its end; its JSON report."""
+    flood = subprocess.run(
+        [sys.executable, "-m", "adversary.flood", "--master", target]
+        + ["--streams", str(bench.streams), "--connections", str(bench.connections)]
+        + ["--hold", str(bench.hold_s)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=bench.hold_s + 120.0,
+        check=True,
     )
+    report: dict[str, Any] = json.loads(flood.stdout)
+    return report
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """When the quiet window and the flood began and when the flood ended (time.time())."""
+
+    quiet_start: float
+    flood_start: float
+    flood_end: float
+
+
+def _run_flooded(
+    cluster: LocalCluster, bench: HostileBenchConfig
+) -> tuple[Prober, _Windows, dict[str, Any], dict[str, Any]]:
+    """Warm up, probe a quiet window, flood; the prober, the windows, flood report, summary."""
     prober: Prober | None = None
     try:
         cluster.start_all()
@@ -231,30 +260,29 @@ def run_bench(bench: HostileBenchConfig, workdir: Path) -> dict[str, Any]:
         quiet_start = time.time()
         time.sleep(bench.quiet_s)
         flood_start = time.time()
-        flood = subprocess.run(
-            [sys.executable, "-m", "adversary.flood", "--master", cluster.target]
-            + ["--streams", str(bench.streams), "--connections", str(bench.connections)]
-            + ["--hold", str(bench.hold_s)],
-            cwd=REPO_ROOT,
-            env=cluster.env,
-            capture_output=True,
-            text=True,
-            timeout=bench.hold_s + 120.0,
-            check=True,
-        )
-        flood_end = time.time()
+        report = _flood(cluster.target, cluster.env, bench)
+        windows = _Windows(quiet_start, flood_start, time.time())
         summary = cluster.wait(bench.run_timeout_s)
     finally:
         if prober is not None:
             prober.stop.set()
             prober.join(10.0)
         cluster.stop()
+    return prober, windows, report, summary
+
+
+def run_bench(bench: HostileBenchConfig, workdir: Path) -> dict[str, Any]:
+    cfg = bench_train_config(bench, workdir)
+    before = machine()
+    cluster = LocalCluster(
+        cfg, workdir / "cluster", master_args=["--quiet", "--round-deadline", "20"]
+    )
+    prober, windows, report, summary = _run_flooded(cluster, bench)
     rounds = round_times(cluster.workdir / "master.log")
-    if not rounds or rounds[-1][0] < flood_end:
+    if not rounds or rounds[-1][0] < windows.flood_end:
         raise ConfigError(f"the run ended before the flood did: raise --steps (now {bench.steps})")
-    assert prober is not None
-    quiet = window_figures(prober, rounds, (quiet_start, flood_start), bench.n)
-    during = window_figures(prober, rounds, (flood_start, flood_end), bench.n)
+    quiet = window_figures(prober, rounds, (windows.quiet_start, windows.flood_start), bench.n)
+    during = window_figures(prober, rounds, (windows.flood_start, windows.flood_end), bench.n)
     reference = train_inprocess(prepare(cfg.replace(runs_dir=str(workdir / "ref"))), progress=False)
     return {
         "bench": "hostile",
@@ -264,7 +292,7 @@ def run_bench(bench: HostileBenchConfig, workdir: Path) -> dict[str, Any]:
         "quiet": quiet,
         "flood": during,
         "ratio_flood_over_quiet": ratios(quiet, during),
-        "flood_answers": json.loads(flood.stdout)["answers"],
+        "flood_answers": report["answers"],
         "steps": summary["steps"],
         "abstentions": summary["abstentions"],
         "rejected": summary["rejected"],

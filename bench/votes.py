@@ -36,6 +36,8 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -191,16 +193,19 @@ def _check_args(args: argparse.Namespace) -> Executor:
         raise ConfigError(str(err)) from None
 
 
-def run(args: argparse.Namespace) -> int:
-    executor = _check_args(args)
-    try:  # the packed path is numpy-only; keep torch (if loaded elsewhere) single-threaded too
-        import torch
+@dataclass(frozen=True)
+class _Timings:
+    """One interleaved measurement: wall times (s) and outputs per timed function."""
 
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
-    votes = make_votes(n=args.n, d=args.d, zeros_frac=args.zeros_frac, seed=args.seed)
-    packed_bytes = sum(v.nbytes for v in votes)
+    wall: dict[str, list[float]]
+    outputs: dict[str, Any]
+    naive_wall: list[float]
+    yardstick: dict[str, Any]
+    load_average: tuple[float, float]
+
+
+def _measure(args: argparse.Namespace, executor: Executor, votes: list) -> _Timings:
+    """Time the executors, the reads and the naive oracle, interleaved (same caches, same load)."""
     evict = np.zeros(EVICT_BYTES // 8, dtype=np.uint64) if args.cold else None
     q = args.quorum
     reads, seq_bytes, int_bytes = _read_fns(votes)
@@ -219,59 +224,98 @@ def run(args: argparse.Namespace) -> int:
     naive_times, naive_out = _time_interleaved(
         {"naive": lambda: majority_naive(votes)}, min(args.repeat, NAIVE_REPEATS), evict
     )
-    load_after = os.getloadavg()[0]
-    t_naive = naive_times["naive"][0]
-    quorum_naive = majority_naive(votes, quorum=q)
-    same = out["majority"] == naive_out["naive"] and out["numpy"] == naive_out["naive"]
-    same_quorum = out["quorum"] == quorum_naive and out["quorum_numpy"] == quorum_naive
+    packed_bytes = sum(v.nbytes for v in votes)
+    return _Timings(
+        wall={name: t[0] for name, t in times.items()},
+        outputs={**out, "naive": naive_out["naive"]},
+        naive_wall=naive_times["naive"][0],
+        yardstick=_yardstick(times, (seq_bytes, int_bytes), packed_bytes),
+        load_average=(round(load_before, 2), round(os.getloadavg()[0], 2)),
+    )
+
+
+def _agreement(votes: list, quorum: int, out: dict[str, Any]) -> dict[str, bool]:
+    """Every executor against the naive oracle; the reads against numpy's XOR of the words."""
+    quorum_naive = majority_naive(votes, quorum=quorum)
     planes, lists = payload_buffers(votes)
     reads_ok = "read_sequential" not in out or (
         out["read_sequential"] == _xor_words(planes + lists)
         and out["read_interleaved"] == _xor_words(planes)
     )
-    wall = {name: t[0] for name, t in times.items()}
+    return {
+        "same_result": bool(out["majority"] == out["naive"] and out["numpy"] == out["naive"]),
+        "same_quorum_result": bool(
+            out["quorum"] == quorum_naive and out["quorum_numpy"] == quorum_naive
+        ),
+        "read_result_checked": bool(reads_ok),
+    }
+
+
+def _figures(args: argparse.Namespace, packed_bytes: int, timing: _Timings) -> dict[str, Any]:
+    """The timed figures of one run (ms, GB/s, ratios)."""
+    wall, t_naive = timing.wall, timing.naive_wall
     best = min(wall["majority"])
-    model, isa_flags = _cpu_model()
-    result = {
-        "n": args.n,
-        "d": args.d,
-        "zeros_frac": args.zeros_frac,
-        "packed_bytes": packed_bytes,
+    return {
         "majority_ms": _ms(wall["majority"]),
         "majority_median_ms": _ms(wall["majority"], statistics.median),
-        "executor": executor,
         "numpy_executor_ms": _ms(wall["numpy"]),
         "naive_ms": _ms(t_naive),
         "naive_median_ms": _ms(t_naive, statistics.median),
         "gbytes_per_s": _gbs(packed_bytes, wall["majority"]),
         "gbytes_per_s_median": _gbs(packed_bytes, wall["majority"], statistics.median),
         "speedup_vs_naive": round(min(t_naive) / best, 1),
-        "same_result": bool(same),
-        "quorum": q,
+        "quorum": args.quorum,
         "quorum_ms": _ms(wall["quorum"]),
         "quorum_median_ms": _ms(wall["quorum"], statistics.median),
         "quorum_numpy_ms": _ms(wall["quorum_numpy"]),
         "quorum_vs_plain": round(min(wall["quorum"]) / best, 3),
         "quorum_gbytes_per_s": _gbs(packed_bytes, wall["quorum"]),
-        "same_quorum_result": bool(same_quorum),
-        **_yardstick(times, (seq_bytes, int_bytes), packed_bytes),
-        "read_result_checked": bool(reads_ok),
-        "output_zero_kind": out["majority"].zero_kind.name,  # type: ignore[attr-defined]
+        **timing.yardstick,
+    }
+
+
+def _single_threaded_torch() -> None:
+    """The packed path is numpy-only; keep torch (if loaded elsewhere) single-threaded too."""
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def run(args: argparse.Namespace) -> int:
+    executor = _check_args(args)
+    _single_threaded_torch()
+    votes = make_votes(n=args.n, d=args.d, zeros_frac=args.zeros_frac, seed=args.seed)
+    packed_bytes = sum(v.nbytes for v in votes)
+    timing = _measure(args, executor, votes)
+    agreement = _agreement(votes, args.quorum, timing.outputs)
+    model, isa_flags = _cpu_model()
+    result = {
+        "n": args.n,
+        "d": args.d,
+        "zeros_frac": args.zeros_frac,
+        "packed_bytes": packed_bytes,
+        "executor": executor,
+        **_figures(args, packed_bytes, timing),
+        **agreement,
+        "output_zero_kind": timing.outputs["majority"].zero_kind.name,
         "threads": 1,
         "repeat": args.repeat,
         "cold_caches": bool(args.cold),
-        "load_average": [round(load_before, 2), round(load_after, 2)],
+        "load_average": list(timing.load_average),
         "numpy": np.__version__,
         "machine": model,
         "cpu_isa_flags": isa_flags,
         "kernel_isa": native.planes.isa() if native.planes is not None else None,
     }
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
-    if not same:
+    if not agreement["same_result"]:
         raise AssertionError("packed majority (native or numpy) and unpack-and-sum disagree")
-    if not same_quorum:
+    if not agreement["same_quorum_result"]:
         raise AssertionError("packed quorum decoder (native or numpy) and the naive one disagree")
-    if not reads_ok:
+    if not agreement["read_result_checked"]:
         raise AssertionError("stream_read returned a different XOR of the words than numpy")
     return 0
 

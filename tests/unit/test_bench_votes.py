@@ -40,13 +40,11 @@ def test_bench_votes_prints_one_json_object_with_matching_results(
     assert result["read_executor"] == "native" and result["read_result_checked"] is True
     assert result["kernel_isa"] in {"avx2", "sse2", "avx512f", "generic"}
     reads = ("read_sequential_gbytes_per_s", "read_interleaved_gbytes_per_s")
-    for key in (
-        *reads,
-        "fraction_of_read",
-        "quorum_fraction_of_read",
-        "cpu_fraction_of_read_median",
-    ):
+    for key in reads:
         assert result[key] > 0
+    # ratios rounded to 3 digits: a call preempted on a loaded machine may round to 0.0
+    for key in ("fraction_of_read", "quorum_fraction_of_read", "cpu_fraction_of_read_median"):
+        assert isinstance(result[key], float) and result[key] >= 0
     best_read = max(result[k] for k in reads)
     # the fraction is the majority's GB/s over the faster read of the same run (rounding aside)
     assert result["fraction_of_read"] == pytest.approx(
