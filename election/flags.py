@@ -42,6 +42,12 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
 def _system_flags(parser: argparse.ArgumentParser) -> None:
     """The system under test: data, model, code, attack, scheme, decoder."""
     g = parser.add_argument_group("system")
+    _workload_flags(g)
+    _decoding_flags(g)
+
+
+def _workload_flags(g: argparse._ArgumentGroup) -> None:
+    """Data, model, code, attack, scheme and noise."""
     g.add_argument(
         "--dataset", help="digits (default, embedded) | fashion-mnist | cifar10 | amazon"
     )
@@ -81,6 +87,10 @@ def _system_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="CIFAR-10 crop + flip augmentation (default on for cifar10, as main.py)",
     )
+
+
+def _decoding_flags(g: argparse._ArgumentGroup) -> None:
+    """The master's rule, the audit and the accusation."""
     g.add_argument(
         "--decoder",
         choices=DECODERS,

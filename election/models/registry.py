@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from election.config import DEFAULT_MODELS
 from election.data import Dataset
 from election.errors import ConfigError
 from election.models.logistic import SparseLogisticRegression
 from election.models.resnet import resnet18, resnet50
 from election.models.small import MLP, SmallCNN, cnn_feature_size, flat_dim
+from election.presets import DEFAULT_MODELS
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from election.training.accusing import ACCUSATION_PLOT, AccusationWatch
 from election.training.nodes import MasterNode, WorkerNode
 from election.training.recorder import RunRecorder
 from election.training.runs import Progress
-from election.training.schemes import Update
+from election.training.schemes import Update, Vote
 from election.training.setup import Setup
 from election.transport.base import (
     ROUND_DEADLINE_S,
@@ -121,6 +121,33 @@ class _Window:
         return mean
 
 
+def _apply(
+    step: int,
+    node: MasterNode,
+    transport: MasterTransport,
+    features: MasterFeatures,
+    used: list[Vote | None],
+) -> tuple[Update, str, dict[str, float] | None]:
+    """Aggregate and apply under the transport's model lock; the update, digest, evaluation."""
+    setup, done, evaluation = node.setup, step + 1, None
+    with transport.model_lock():
+        update = node.round(step, used)
+        digest = node.replica.digest()
+        transport.applied(step)
+        if done % setup.cfg.eval_every == 0 or done == setup.total_steps:
+            evaluation = node.replica.evaluate()
+            features.history.append((done, evaluation))
+    return update, digest, evaluation
+
+
+def _announce_proofs(
+    step: int, watch: AccusationWatch, evidence: RoundEvidence, features: MasterFeatures
+) -> None:
+    """One line per worker proven Byzantine for the first time in this round."""
+    for worker in evidence.newly_proven:
+        (features.on_proof or _print_proof)(step, worker, watch.proof_line(step, worker, evidence))
+
+
 def _master_round(
     step: int,
     node: MasterNode,
@@ -143,14 +170,8 @@ def _master_round(
     used = [None if b is None else b.vote for b in counted]
     loss = train_loss(counted)
     window.losses.append(loss)
-    done, evaluation = step + 1, None
-    with transport.model_lock():
-        update = node.round(step, used)
-        digest = node.replica.digest()
-        transport.applied(step)
-        if done % setup.cfg.eval_every == 0 or done == total:
-            evaluation = node.replica.evaluate()
-            features.history.append((done, evaluation))
+    done = step + 1
+    update, digest, evaluation = _apply(step, node, transport, features, used)
     due = features.checkpoint is not None and (
         done % features.checkpoint_every == 0 or done == total
     )
@@ -164,27 +185,15 @@ def _master_round(
     if watch is not None and evidence is None:  # after the broadcast: off the critical path
         evidence = watch.observe(step, votes, update)
     if evidence is not None and watch is not None:
-        for worker in evidence.newly_proven:
-            (features.on_proof or _print_proof)(
-                step, worker, watch.proof_line(step, worker, evidence)
-            )
+        _announce_proofs(step, watch, evidence, features)
     if evaluation is not None:
         extra = None if watch is None else watch.window_row()
         recorder.log_eval(done, window.take(), evaluation, extra)
     n, quarantined = len(ballots), present - sum(v is not None for v in used)
     return RoundRecord(
-        step,
-        update,
-        digest,
-        present,
-        n - present,
-        wire,
-        loss,
-        elapsed,
-        evaluation,
-        evidence,
+        step, update, digest, present, n - present, wire, loss, elapsed, evaluation, evidence,
         quarantined,
-    )
+    )  # fmt: skip
 
 
 def run_master(
