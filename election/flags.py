@@ -68,7 +68,11 @@ def _workload_flags(g: argparse._ArgumentGroup) -> None:
     )
     g.add_argument("--attack", help="none | reverse | directional | random | omniscient | ...")
     g.add_argument("--byzantine-select", help="random | heaviest | comma-separated worker ids")
-    g.add_argument("--scheme", choices=SCHEMES, help="majority (default) or a paper baseline")
+    g.add_argument(
+        "--scheme",
+        help=f"{' | '.join(SCHEMES)} | byzfl:NAME (majority is the default; byzfl:NAME is one of "
+        "ByzFL's aggregators on float gradients, the optional extra: docs/attacks.md)",
+    )
     g.add_argument(
         "--noise-variance", type=float, help="N(0, variance) per partition, shared by holders"
     )

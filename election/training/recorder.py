@@ -24,7 +24,8 @@ def default_run_name(setup: Setup) -> str:
     cfg = setup.cfg
     code = "uncoded" if cfg.code == "uncoded" else cfg.code.split(":")[0]
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"{cfg.dataset}-{cfg.scheme}-{code}-{cfg.attack}-n{cfg.n}b{cfg.b}-s{cfg.seed}-{stamp}"
+    scheme = cfg.scheme.replace(":", "-")  # byzfl:krum -> byzfl-krum (no ':' in folder names)
+    return f"{cfg.dataset}-{scheme}-{code}-{cfg.attack}-n{cfg.n}b{cfg.b}-s{cfg.seed}-{stamp}"
 
 
 class RunRecorder:

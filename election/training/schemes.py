@@ -84,8 +84,9 @@ class Scheme(ABC):
     idle_votes_zero: ClassVar[bool] = True  # a worker with no partition votes (d,) zeros
     accusable: ClassVar[bool] = False  # honest packed votes are sign(G u): proofs are sound
 
-    def __init__(self, quorum: int | None = None) -> None:
+    def __init__(self, quorum: int | None = None, *, b: int = 0) -> None:
         self.quorum = quorum
+        self.b = b  # the run's Byzantine count (what the robust aggregators tolerate: f = b)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(quorum={self.quorum})"
@@ -295,7 +296,7 @@ class SignedSum(_RawScheme):
         return sign_ternary(total)  # (d,) int8
 
 
-class _GradientScheme(_RawScheme):
+class GradientScheme(_RawScheme):
     """Full-gradient baselines: m_j = mean_{i in S_j} x_i, float32 votes and updates."""
 
     vote_encoding = "FLOAT32_LE"
@@ -328,7 +329,7 @@ class _GradientScheme(_RawScheme):
         return _raw_tensor(data, dim, self.update_encoding, "update")
 
 
-class Median(_GradientScheme):
+class Median(GradientScheme):
     """Paper baseline: the coordinate-wise median of the workers' mean gradients."""
 
     name = "median"
@@ -337,7 +338,7 @@ class Median(_GradientScheme):
         return stacked.median(dim=0).values
 
 
-class Sgd(_GradientScheme):
+class Sgd(GradientScheme):
     """Reference: the mean of the workers' mean gradients (plain distributed SGD)."""
 
     name = "sgd"
@@ -351,13 +352,22 @@ SCHEMES: dict[str, type[Scheme]] = {
 }
 
 
+BYZFL_PREFIX = "byzfl:"  # --scheme byzfl:NAME, a ByzFL aggregator (training/byzfl_scheme.py)
+
+
 def scheme_class(name: str) -> type[Scheme]:
-    """The registered scheme called ``name``; ConfigError naming the known ones otherwise."""
+    """The registered scheme called ``name`` (or ``byzfl:NAME``); ConfigError otherwise."""
+    if name.startswith(BYZFL_PREFIX):
+        from election.training.byzfl_scheme import byzfl_scheme_class  # imports this module
+
+        return byzfl_scheme_class(name.removeprefix(BYZFL_PREFIX))
     if name not in SCHEMES:
-        raise ConfigError(f"scheme={name!r} must be one of {tuple(SCHEMES)}")
+        raise ConfigError(
+            f"scheme={name!r} must be one of {tuple(SCHEMES)} or {BYZFL_PREFIX}AGGREGATOR"
+        )
     return SCHEMES[name]
 
 
 def scheme_for(cfg: TrainConfig) -> Scheme:
-    """The configuration's scheme, bound to its decoder (done once per node, at setup)."""
-    return scheme_class(cfg.scheme)(quorum=cfg.quorum_q)
+    """The configuration's scheme, bound to its decoder and b (done once per node, at setup)."""
+    return scheme_class(cfg.scheme)(quorum=cfg.quorum_q, b=cfg.b)

@@ -5,7 +5,6 @@ Runs where the optional extra is installed (`pip install -e '.[byzfl]'`); skippe
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
@@ -14,11 +13,9 @@ import torch
 
 from election.baselines import byzfl as adapter
 from election.errors import ConfigError
+from tests.byzfl_support import byzfl_installed  # noqa: F401 (the fixture)
 
-HAVE_BYZFL = importlib.util.find_spec("byzfl") is not None
-needs_byzfl = pytest.mark.skipif(
-    not HAVE_BYZFL, reason="optional extra byzfl not installed (pip install -e '.[byzfl]')"
-)
+needs_byzfl = pytest.mark.usefixtures("byzfl_installed")
 
 
 def messages(n: int = 7, d: int = 50, seed: int = 0) -> list[torch.Tensor]:
