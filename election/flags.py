@@ -60,8 +60,15 @@ def _system_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Bernoulli: keep the first draw even with empty rows (the official Amazon run)",
     )
-    g.add_argument("--attack", help="none | reverse | directional | random | omniscient | ...")
-    g.add_argument("--byzantine-select", help="random | heaviest | comma-separated worker ids")
+    g.add_argument(
+        "--attack",
+        help="none | reverse | directional | random | omniscient | margin | stochastic | mimic "
+        "| label-flip | collude | collude-quorum | ... (docs/attacks.md)",
+    )
+    g.add_argument(
+        "--byzantine-select",
+        help="random | heaviest | mobile (redrawn every round) | comma-separated worker ids",
+    )
     g.add_argument("--scheme", choices=SCHEMES, help="majority (default) or a paper baseline")
     g.add_argument(
         "--noise-variance", type=float, help="N(0, variance) per partition, shared by holders"
