@@ -153,11 +153,11 @@ def random_dense_vote(rng: np.random.Generator, d: int) -> PackedVote:
 
 def vote_and_fetch(
     stub: pb_grpc.ElectionStub, cred: Credentials, r: int, chunks: list[pb.VoteChunk], d: int
-) -> None:
+) -> RoundUpdate:
     """One worker round on the wire: SubmitVote (prebuilt chunks), then GetUpdate in full."""
     stub.SubmitVote(iter(chunks), timeout=ROUND_DEADLINE_S)
     query = serde.update_query_to_proto(UpdateQuery(cred, r))
-    serde.update_from_chunks(
+    return serde.update_from_chunks(
         stub.GetUpdate(query, timeout=ROUND_DEADLINE_S), max_nbytes=2 * ((d + 7) // 8) + 64
     )
 
