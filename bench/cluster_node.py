@@ -33,6 +33,7 @@ from typing import Any
 PROBE_CHUNK = 1 << 20  # bytes per send/recv of the link probe
 CONNECT_TIMEOUT_S = 120.0  # a node must reach its peer within this (many processes start)
 GLOO_TIMEOUT_S = 300.0  # torch.distributed collective/rendezvous timeout
+FIRST_ROUND_WAIT_S = 600.0  # a master shard's round 0 waits this long for the n workers to start
 
 
 def now() -> float:
@@ -76,7 +77,8 @@ def run_master(args: argparse.Namespace) -> None:
     from wire.security import SlotTokens, new_secret
 
     tokens = SlotTokens(new_secret(), RUN_ID, args.n)
-    state = bench_state(args.n, args.hi - args.lo, args.rounds, tokens)
+    # round 0 opens now, but the controller releases the workers only once all n started
+    state = bench_state(args.n, args.hi - args.lo, args.rounds, tokens, FIRST_ROUND_WAIT_S)
     server, port = start_bench_server(state, args.n, args.hi - args.lo, args.bind)
     aggregate_ms: list[float] = []
     errors: list[str] = []
