@@ -1,29 +1,33 @@
 """``election bench cluster``: the project's master round and gloo all-reduce across namespaces.
 
-One Linux network namespace per node (:mod:`bench.netns`): node 0 runs the master, nodes
-1..n one worker process each; every node's link is rate-limited in both directions (tbf,
-``--rate unlimited|10gbit|1gbit``). In the same run, on the same nodes 1..n, torch.distributed
-gloo ``all_reduce`` (sum) of d fp32 and of d fp16 values: what a DDP user gets. Each point
-(n, rate) prints one JSON line:
+One Linux network namespace per node (:mod:`bench.netns`): nodes 0..k-1 run k master shards
+(``--master-shards 1,3``: one point per k; shard s owns the coordinates
+:func:`election.votes.shards.shard_ranges` gives it), nodes K..K+n-1 (K = the largest k) one
+worker process each; every node's link is rate-limited in both directions (tbf, ``--rate
+unlimited|10gbit|1gbit``). In the same run, on the same worker nodes, torch.distributed gloo
+``all_reduce`` (sum) of d fp32 and of d fp16 values: what a DDP user gets. Each point
+(n, k, rate) prints one JSON line:
 
     round_ms                    median over --repeats of: the controller releases every node
                                 -> the last node holds the result (the update: every vote in,
                                 packed majority, every update out; gloo: the reduced tensor)
     busiest_link_bytes          per round, max over links and directions (bridge counters)
-    bound_ms                    payload bits over the busiest link / rate. The master's link
-                                carries n votes in, then n updates out (rounds are not
-                                pipelined): 2 n ceil(d/8) bytes. A gloo ring moves
+    bound_ms                    payload bits over the busiest link / rate. A shard's link
+                                carries n vote slices in, then n update slices out (rounds
+                                are not pipelined): 2 n ceil((hi - lo)/8) bytes, the largest
+                                shard's (k = 1: 2 n ceil(d/8)). A gloo ring moves
                                 2 (n-1)/n d s bytes each way per link (s = 4 or 2 bytes).
     fraction_of_bound           bound_ms / round_ms (1 = at the wire)
-    master_cpu_ms_per_worker    master process CPU (all threads) per round, divided by n
+    master_cpu_ms_per_worker    the busiest shard's process CPU (all threads) per round / n
+                                (k > 1: every shard's in shard_cpu_ms_per_worker)
     machine_cpu_busy            share of all cores busy during the timed rounds (near 1: the
                                 2 cores, not the wire, set the time)
     ratio_to_gloo_fp32/fp16     project round_ms / gloo round_ms, same run, same links
-    link_probe_gbit_s           one TCP stream node 0 -> node 1 for --probe-seconds: what the
+    link_probe_gbit_s           one TCP stream node 0 -> node K for --probe-seconds: what the
                                 rate-limited path really carries on this machine
 
-The master is one shard owning coordinates [0, d); a shard is a master owning a coordinate
-range (:class:`bench.cluster_node.Shard`), which is where k > 1 masters plug in. Root only;
+A worker submits each shard its slice of the vote in parallel and joins the k update slices
+(:mod:`bench.cluster_node`); ``master_link_*`` are shard 0's link. Root only;
 every wait is bounded; processes and namespaces are removed in ``finally`` and on
 SIGTERM/SIGHUP, and a run first sweeps its prefix's stale namespaces.
 """
@@ -45,6 +49,7 @@ from bench.cluster_node import Shard, now
 from bench.netns import RATES, Topology, check_prefix, rate_bps, require_root
 from bench.procs import BenchError, Child, stop_all
 from election.errors import ConfigError
+from election.votes.shards import shard_ranges
 
 RESNET18_D = 11_173_962  # ResNet-18 parameters
 START_TIMEOUT_S = 300.0  # every process of a phase reports ready within this (imports on 2 cores)
@@ -64,6 +69,14 @@ class ClusterBenchConfig:
     seed: int  # worker s votes with numpy seed + s
     probe_seconds: float  # link probe per point (0 = none)
     gloo: bool  # also time gloo all_reduce
+    # k master processes, one namespace each (shard_ranges of d); one project point per k,
+    # on the same worker nodes and beside the same gloo run
+    master_shards: tuple[int, ...] = (1,)
+
+    @property
+    def first_worker(self) -> int:
+        """Node of worker 0 (and of gloo rank 0): nodes below it are for master shards."""
+        return max(self.master_shards)
 
 
 def parse_config(args: argparse.Namespace) -> ClusterBenchConfig:
@@ -79,6 +92,12 @@ def parse_config(args: argparse.Namespace) -> ClusterBenchConfig:
         raise ConfigError("--n: every point needs at least 2 workers")
     if args.d < 8 or args.repeats < 1:
         raise ConfigError("--d must be >= 8 and --repeats >= 1")
+    try:
+        shards = tuple(int(x) for x in str(args.master_shards).split(","))
+    except ValueError:
+        raise ConfigError(f"--master-shards {args.master_shards!r}: use counts like 1,3") from None
+    for k in shards:
+        shard_ranges(args.d, k)  # one line when k is not a positive count or too many for d
     return ClusterBenchConfig(
         ns,
         rates,
@@ -88,6 +107,7 @@ def parse_config(args: argparse.Namespace) -> ClusterBenchConfig:
         args.seed,
         args.probe_seconds,
         not args.no_gloo,
+        shards,
     )
 
 
@@ -166,23 +186,68 @@ def _release(children: list[Child], cmd: str) -> tuple[float, list[dict[str, Any
     return t0, [child.read(deadline) for child in children]
 
 
-def project_phase(topo: Topology, cfg: ClusterBenchConfig, n: int, logs: Path) -> dict[str, Any]:
-    """The real master on node 0, one worker per node 1..n; results per rate."""
-    per_rate = cfg.repeats + 1
+def _start_shards(
+    topo: Topology, cfg: ClusterBenchConfig, n: int, k: int, rounds: int, logs: Path
+) -> tuple[list[Child], list[Shard], list[list[str]]]:
+    """The k shard masters on nodes 0..k-1: (processes, shards, each shard's slot tokens)."""
+    ranges = shard_ranges(cfg.d, k)
+    children: list[Child] = []
+    for s, (lo, hi) in enumerate(ranges):
+        role = flags("master", bind=topo.address(s), n=n, lo=lo, hi=hi, rounds=rounds)
+        children.append(_spawn(topo, s, role, logs, "master" if s == 0 else f"master{s}"))
+    shards, tokens = [], []
+    deadline = time.monotonic() + START_TIMEOUT_S
+    for s, ((lo, hi), child) in enumerate(zip(ranges, children, strict=True)):
+        hello = child.read(deadline)
+        shards.append(Shard(topo.address(s), hello["port"], lo, hi))
+        tokens.append(hello["tokens"])
+    return children, shards, tokens
+
+
+def _shards_cpu(masters: list[Child]) -> list[dict[str, Any]]:
+    """Every shard's CPU seconds so far and its majority times; BenchError if one failed."""
+    answers = [_ask(m, "cpu") for m in masters]
+    for s, answer in enumerate(answers):
+        if answer["errors"]:
+            raise BenchError(f"master shard {s} failed: {answer['errors']}")
+    return answers
+
+
+def _project_result(
+    cfg: ClusterBenchConfig, n: int, times: list[float], cpu: list[list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """round_ms and the shards' CPU of one rate's timed rounds (cpu: before and after)."""
+    cpu_s = [after["cpu_s"] - before["cpu_s"] for before, after in zip(*cpu, strict=True)]
+    aggregate = [statistics.median(a["aggregate_ms"][-cfg.repeats :]) for a in cpu[1]]
+    result = {
+        "round_ms": round(statistics.median(times[1:]), 3),
+        "round_ms_all": [round(t, 3) for t in times[1:]],
+        "master_cpu_ms_per_worker": round(max(cpu_s) * 1000 / (cfg.repeats * n), 3),
+        "aggregate_ms": round(max(aggregate), 3),
+    }
+    if len(cpu_s) > 1:
+        result["shard_cpu_ms_per_worker"] = [round(c * 1000 / (cfg.repeats * n), 3) for c in cpu_s]
+    return result
+
+
+def project_phase(
+    topo: Topology, cfg: ClusterBenchConfig, n: int, k: int, logs: Path
+) -> dict[str, Any]:
+    """The k real master shards on nodes 0..k-1, one worker per node K..K+n-1 (K =
+    cfg.first_worker); results per rate."""
+    per_rate, first = cfg.repeats + 1, cfg.first_worker
     rounds = per_rate * len(cfg.rates)
-    role = flags("master", bind=topo.address(0), n=n, lo=0, hi=cfg.d, rounds=rounds)
-    master = _spawn(topo, 0, role, logs, "master")
-    children = [master]
+    children: list[Child] = []
     try:
-        hello = master.read(time.monotonic() + START_TIMEOUT_S)
-        shards = [Shard(topo.address(0), hello["port"], 0, cfg.d)]  # one shard owns [0, d)
+        masters, shards, tokens = _start_shards(topo, cfg, n, k, rounds, logs)
+        children += masters
         for s in range(n):
-            token = hello["tokens"][s]
-            role = flags("worker", slot=s, token=token, d=cfg.d, seed=cfg.seed + s)
+            role = flags("worker", slot=s, d=cfg.d, seed=cfg.seed + s)
             role += [f"--shard={shard}" for shard in shards]
-            children.append(_spawn(topo, 1 + s, role, logs, f"worker{s}"))
+            role += [f"--token={tokens[t][s]}" for t in range(k)]
+            children.append(_spawn(topo, first + s, role, logs, f"worker{s}"))
         deadline = time.monotonic() + START_TIMEOUT_S
-        for child in children[1:]:
+        for child in children[k:]:
             child.read(deadline)
         out: dict[str, Any] = {}
         r = 0
@@ -192,22 +257,13 @@ def project_phase(topo: Topology, cfg: ClusterBenchConfig, n: int, logs: Path) -
             for rep in range(per_rate):
                 if rep == 1:
                     snaps.append(snapshot(topo))
-                    cpu.append(_ask(master, "cpu"))
-                t0, answers = _release(children[1:], f"go {r}")
+                    cpu.append(_shards_cpu(masters))
+                t0, answers = _release(children[k:], f"go {r}")
                 times.append((max(a["t_end"] for a in answers) - t0) * 1000)
                 r += 1
             snaps.append(snapshot(topo))
-            cpu.append(_ask(master, "cpu"))
-            if cpu[-1]["errors"]:
-                raise BenchError(f"master failed: {cpu[-1]['errors']}")
-            cpu_s = cpu[1]["cpu_s"] - cpu[0]["cpu_s"]
-            result = {
-                "round_ms": round(statistics.median(times[1:]), 3),
-                "round_ms_all": [round(t, 3) for t in times[1:]],
-                "master_cpu_ms_per_worker": round(cpu_s * 1000 / (cfg.repeats * n), 3),
-                "aggregate_ms": round(statistics.median(cpu[1]["aggregate_ms"][-cfg.repeats :]), 3),
-                **_traffic(snaps[0], snaps[1], cfg.repeats),
-            }
+            cpu.append(_shards_cpu(masters))
+            result = _project_result(cfg, n, times, cpu) | _traffic(snaps[0], snaps[1], cfg.repeats)
             out[rate] = _bounded(result, project_bound_bits(n, shards), RATES[rate])
         return out
     finally:
@@ -220,12 +276,14 @@ def _ask(child: Child, cmd: str) -> dict[str, Any]:
 
 
 def gloo_phase(topo: Topology, cfg: ClusterBenchConfig, n: int, logs: Path) -> dict[str, Any]:
-    """n gloo ranks on nodes 1..n (rank 0's store on node 1); all_reduce per rate and dtype."""
-    init = f"tcp://{topo.address(1)}:{GLOO_PORT}"
+    """n gloo ranks on the worker nodes K..K+n-1 (K = cfg.first_worker, rank 0's store on node
+    K); all_reduce per rate and dtype."""
+    first = cfg.first_worker
+    init = f"tcp://{topo.address(first)}:{GLOO_PORT}"
     children = [
         _spawn(
             topo,
-            1 + rank,
+            first + rank,
             flags("gloo", init=init, rank=rank, world=n, d=cfg.d),
             logs,
             f"gloo{rank}",
@@ -260,13 +318,13 @@ def gloo_phase(topo: Topology, cfg: ClusterBenchConfig, n: int, logs: Path) -> d
         stop_all(children)
 
 
-def link_probe(topo: Topology, seconds: float, logs: Path) -> float:
-    """Gbit/s of one TCP stream node 0 -> node 1 through both rate limits and the bridge."""
-    sink = _spawn(topo, 1, flags("sink", bind=topo.address(1)), logs, "sink")
+def link_probe(topo: Topology, seconds: float, logs: Path, to: int = 1) -> float:
+    """Gbit/s of one TCP stream node 0 -> node ``to`` through both rate limits and the bridge."""
+    sink = _spawn(topo, to, flags("sink", bind=topo.address(to)), logs, "sink")
     children = [sink]
     try:
         port = sink.read(time.monotonic() + START_TIMEOUT_S)["port"]
-        role = flags("source", host=topo.address(1), port=port, seconds=seconds)
+        role = flags("source", host=topo.address(to), port=port, seconds=seconds)
         source = _spawn(topo, 0, role, logs, "source")
         children.append(source)
         deadline = time.monotonic() + START_TIMEOUT_S + seconds
@@ -277,23 +335,25 @@ def link_probe(topo: Topology, seconds: float, logs: Path) -> float:
 
 
 def run_points(cfg: ClusterBenchConfig, logs: Path) -> list[dict[str, Any]]:
-    """Every (n, rate) point; one namespace set per n (node 0 + n workers)."""
+    """Every (n, rate, k) point; one namespace set per n (max k shard nodes + n workers)."""
     points = []
+    first = cfg.first_worker
     for n in cfg.ns:
-        with Topology(cfg.prefix, n + 1) as topo:
+        with Topology(cfg.prefix, first + n) as topo:
             probes = {}
             for rate in cfg.rates:
                 topo.set_rate(RATES[rate])
                 if cfg.probe_seconds > 0:
-                    probes[rate] = link_probe(topo, cfg.probe_seconds, logs)
-            project = project_phase(topo, cfg, n, logs)
+                    probes[rate] = link_probe(topo, cfg.probe_seconds, logs, to=first)
+            projects = {k: project_phase(topo, cfg, n, k, logs) for k in cfg.master_shards}
             gloo = gloo_phase(topo, cfg, n, logs) if cfg.gloo else {}
-        for rate in cfg.rates:
+        for rate, k in ((rate, k) for rate in cfg.rates for k in cfg.master_shards):
+            project = projects[k]
             point: dict[str, Any] = {
                 "n": n,
                 "d": cfg.d,
                 "rate": rate,
-                "master_shards": 1,
+                "master_shards": k,
                 "repeats": cfg.repeats,
                 "link_probe_gbit_s": probes.get(rate),
                 "project": project[rate],
@@ -312,7 +372,7 @@ def run_points(cfg: ClusterBenchConfig, logs: Path) -> list[dict[str, Any]]:
 
 
 TABLE_HEADER = (
-    "| n | link | probe Gbit/s | round ms | bound ms | of bound | master CPU ms/worker "
+    "| n | shards | link | probe Gbit/s | round ms | bound ms | of bound | master CPU ms/worker "
     "| gloo fp32 ms | gloo fp16 ms | / gloo fp32 | / gloo fp16 | gloo fp32 of bound | cores busy |"
 )
 
@@ -328,10 +388,11 @@ def table(points: list[dict[str, Any]]) -> str:
     rows = [TABLE_HEADER, "|" + "---|" * TABLE_HEADER.count(" | ") + "---|"]
     for p in points:
         pr, g32, g16 = p["project"], p.get("gloo_fp32", {}), p.get("gloo_fp16", {})
-        cells = [p["n"], p["rate"], p["link_probe_gbit_s"], pr["round_ms"], pr["bound_ms"],
-                 pr["fraction_of_bound"], pr["master_cpu_ms_per_worker"], g32.get("round_ms"),
-                 g16.get("round_ms"), p.get("ratio_to_gloo_fp32"), p.get("ratio_to_gloo_fp16"),
-                 g32.get("fraction_of_bound"), pr["machine_cpu_busy"]]  # fmt: skip
+        cells = [p["n"], p["master_shards"], p["rate"], p["link_probe_gbit_s"], pr["round_ms"],
+                 pr["bound_ms"], pr["fraction_of_bound"], pr["master_cpu_ms_per_worker"],
+                 g32.get("round_ms"), g16.get("round_ms"), p.get("ratio_to_gloo_fp32"),
+                 p.get("ratio_to_gloo_fp16"), g32.get("fraction_of_bound"),
+                 pr["machine_cpu_busy"]]  # fmt: skip
         rows.append("| " + " | ".join(f(c) for c in cells) + " |")
     return "\n".join(rows)
 
@@ -348,6 +409,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--probe-seconds", type=float, default=1.0, help="link probe (0 = off)")
     parser.add_argument("--no-gloo", action="store_true", help="skip the gloo all-reduce")
+    parser.add_argument(
+        "--master-shards",
+        default="1",
+        help="master shard counts k, comma-separated (one point each; a shard per namespace)",
+    )
     parser.add_argument("--out", default="", help="run folder for config.json + points.jsonl")
     parser.add_argument("--json", action="store_true", help="(always JSON lines)")
     parser.add_argument(

@@ -6,7 +6,9 @@ bench.cluster_node ROLE ...``), driven by the controller through one JSON line p
              worker's stream) for the coordinates [lo, hi) it owns; prints its port and the slot
              tokens, then answers ``cpu`` with its process CPU seconds (all threads)
     worker   one slot: a random dense vote built before the clock starts; on ``go R`` it
-             submits its vote to every master shard and fetches each update in full
+             submits each master shard its slice of the vote (in parallel, one thread per
+             shard), fetches each shard's update slice in full and joins the k slices into
+             the update (:func:`election.votes.shards.join_votes`)
     gloo     one torch.distributed gloo rank: on ``go fp32|fp16`` one ``all_reduce`` (sum) of d
              values of that dtype
     sink / source   one TCP stream for a bounded time: the throughput the link really gives
@@ -31,6 +33,7 @@ from typing import Any
 PROBE_CHUNK = 1 << 20  # bytes per send/recv of the link probe
 CONNECT_TIMEOUT_S = 120.0  # a node must reach its peer within this (many processes start)
 GLOO_TIMEOUT_S = 300.0  # torch.distributed collective/rendezvous timeout
+FIRST_ROUND_WAIT_S = 600.0  # a master shard's round 0 waits this long for the n workers to start
 
 
 def now() -> float:
@@ -53,7 +56,7 @@ def commands() -> Any:
 
 @dataclass(frozen=True)
 class Shard:
-    """A master owning coordinates [lo, hi) at host:port (today one shard owns [0, d))."""
+    """A master owning coordinates [lo, hi) at host:port (election.votes.shards.shard_ranges)."""
 
     host: str
     port: int
@@ -74,7 +77,8 @@ def run_master(args: argparse.Namespace) -> None:
     from wire.security import SlotTokens, new_secret
 
     tokens = SlotTokens(new_secret(), RUN_ID, args.n)
-    state = bench_state(args.n, args.hi - args.lo, args.rounds, tokens)
+    # round 0 opens now, but the controller releases the workers only once all n started
+    state = bench_state(args.n, args.hi - args.lo, args.rounds, tokens, FIRST_ROUND_WAIT_S)
     server, port = start_bench_server(state, args.n, args.hi - args.lo, args.bind)
     aggregate_ms: list[float] = []
     errors: list[str] = []
@@ -95,12 +99,10 @@ def run_master(args: argparse.Namespace) -> None:
 
 
 def shard_vote(vote: Any, lo: int, hi: int) -> Any:
-    """The vote's coordinates [lo, hi) as a packed vote (lo and hi on byte boundaries)."""
-    from election.votes import PackedVote
+    """The vote's coordinates [lo, hi) as a packed vote (election.votes.shards.slice_vote)."""
+    from election.votes.shards import slice_vote
 
-    if lo % 8 or (hi % 8 and hi != vote.length):
-        raise ValueError(f"shard [{lo}, {hi}) is not byte-aligned")
-    return PackedVote(length=hi - lo, sign_bits=vote.sign_bits[lo // 8 : (hi + 7) // 8])
+    return slice_vote(vote, lo, hi)
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -108,12 +110,16 @@ def run_worker(args: argparse.Namespace) -> None:
     import numpy as np
 
     from bench.grpc import RUN_ID, random_dense_vote, vote_and_fetch
+    from election.votes import PackedVote
+    from election.votes.shards import join_votes
     from wire import serde
     from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
     from wire.messages import Credentials, Vote
     from wire.options import channel_options
 
     shards = [Shard.parse(s) for s in args.shard]
+    if len(args.token) != len(shards):
+        raise SystemExit(f"{len(shards)} shards need {len(shards)} --token, got {len(args.token)}")
     vote = random_dense_vote(np.random.default_rng(args.seed), args.d)
     parts = [shard_vote(vote, s.lo, s.hi) for s in shards]
     channels = [
@@ -122,26 +128,21 @@ def run_worker(args: argparse.Namespace) -> None:
     for channel in channels:
         grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT_S)
     stubs = [pb_grpc.ElectionStub(c) for c in channels]
-    cred = Credentials(RUN_ID, args.slot, args.token)
+    creds = [Credentials(RUN_ID, args.slot, token) for token in args.token]  # one per shard
     pool = ThreadPoolExecutor(max_workers=len(shards))
     emit({"ready": True})
     for cmd in commands():
         r = int(cmd.split()[1])  # "go R"
-        chunks = [list(serde.vote_to_chunks(Vote(cred, r, p))) for p in parts]
+        votes = [Vote(c, r, p) for c, p in zip(creds, parts, strict=True)]
+        chunks = [list(serde.vote_to_chunks(v)) for v in votes]
         go = now()
         if len(shards) == 1:
-            vote_and_fetch(stubs[0], cred, r, chunks[0], parts[0].length)
+            vote_and_fetch(stubs[0], creds[0], r, chunks[0], parts[0].length)
         else:  # every shard's slice in parallel; an RPC error propagates
-            list(
-                pool.map(
-                    vote_and_fetch,
-                    stubs,
-                    [cred] * len(shards),
-                    [r] * len(shards),
-                    chunks,
-                    [p.length for p in parts],
-                )
+            slices = pool.map(
+                vote_and_fetch, stubs, creds, [r] * len(shards), chunks, [p.length for p in parts]
             )
+            join_votes([u.payload for u in slices if isinstance(u.payload, PackedVote)])
         emit({"round": r, "t_go": go, "t_end": now()})
     for channel in channels:
         channel.close()
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     w = roles.add_parser("worker")
     w.add_argument("--shard", action="append", required=True, help="host:port:lo:hi")
     w.add_argument("--slot", type=int, required=True)
-    w.add_argument("--token", required=True)
+    w.add_argument("--token", action="append", required=True, help="one per --shard, in order")
     w.add_argument("--d", type=int, required=True)
     w.add_argument("--seed", type=int, required=True)
     g = roles.add_parser("gloo")

@@ -70,8 +70,13 @@ class BenchServicer(pb_grpc.ElectionServicer):
             yield from chunks
 
 
-def bench_state(n: int, d: int, total_rounds: int, tokens: SlotTokens) -> RoundState:
-    """The real RoundState (run id, tokens, round, length checks) for n dense votes of d."""
+def bench_state(
+    n: int, d: int, total_rounds: int, tokens: SlotTokens, first_round_wait_s: float = 0.0
+) -> RoundState:
+    """The real RoundState (run id, tokens, round, length checks) for n dense votes of d.
+
+    ``first_round_wait_s``: round 0 waits up to this long for every vote before its deadline
+    starts (worker processes that start slowly do not abstain)."""
 
     def check(payload: Payload) -> None:
         if not isinstance(payload, PackedVote):
@@ -86,7 +91,7 @@ def bench_state(n: int, d: int, total_rounds: int, tokens: SlotTokens) -> RoundS
         check_token=tokens.check,
         check_payload=check,
         round_deadline_s=ROUND_DEADLINE_S,
-        startup_timeout_s=0.0,
+        startup_timeout_s=first_round_wait_s,
     )
 
 
@@ -153,11 +158,11 @@ def random_dense_vote(rng: np.random.Generator, d: int) -> PackedVote:
 
 def vote_and_fetch(
     stub: pb_grpc.ElectionStub, cred: Credentials, r: int, chunks: list[pb.VoteChunk], d: int
-) -> None:
+) -> RoundUpdate:
     """One worker round on the wire: SubmitVote (prebuilt chunks), then GetUpdate in full."""
     stub.SubmitVote(iter(chunks), timeout=ROUND_DEADLINE_S)
     query = serde.update_query_to_proto(UpdateQuery(cred, r))
-    serde.update_from_chunks(
+    return serde.update_from_chunks(
         stub.GetUpdate(query, timeout=ROUND_DEADLINE_S), max_nbytes=2 * ((d + 7) // 8) + 64
     )
 

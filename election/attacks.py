@@ -46,13 +46,15 @@ class AttackContext:
     sign schemes, or a float gradient (d,) for the median scheme. ``target`` lazily returns the
     honest all-partition aggregate (mu for votes; the mean partition gradient for gradients).
     ``round`` is the extended context (every honest message, the Byzantine set, the code) for
-    attacks with ``needs_round``; None where the loop does not build it.
+    attacks with ``needs_round``; None where the loop does not build it. ``labels_flipped``
+    says that ``honest`` was computed on the poisoned dataset (attacks with ``poisons_labels``).
     """
 
     honest: torch.Tensor
     target: Callable[[], torch.Tensor]
     generator: torch.Generator
     round: RoundView | None = None
+    labels_flipped: bool = False
 
 
 class Attack:
@@ -64,6 +66,7 @@ class Attack:
     name = "none"
     wire_fault: str | None = None  # set for attacks that only exist on the wire
     needs_round = False  # True: reads AttackContext.round (every honest message of the round)
+    poisons_labels = False  # True: the loop computes its honest message on flipped labels
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
         return ctx.honest
@@ -161,6 +164,7 @@ ATTACKS: dict[str, Callable[[], Attack]] = {
     "crash": Crash,
     "garbage": Garbage,
 }
+MOBILE = "mobile"  # the byzantine_select policy that redraws the set every round
 SIGN_NATIVE = ("margin", "stochastic", "mimic", "label-flip", "collude", "collude-quorum")
 
 
@@ -192,6 +196,7 @@ def select_byzantine(policy: str, *, matrix: np.ndarray, b: int, seed: int) -> t
       coded schemes, since those workers' votes carry the most weight;
     - ``"i,j,..."``: an explicit list (must name exactly b distinct valid slots).
 
+    ``mobile`` has no single set (:func:`byzantine_set` draws one per round).
     ``matrix`` is G, (n_workers, n_partitions) uint8.
     """
     n_workers = int(matrix.shape[0])
@@ -204,6 +209,8 @@ def select_byzantine(policy: str, *, matrix: np.ndarray, b: int, seed: int) -> t
         weights = matrix.sum(axis=1)  # (n_workers,) ones per row
         order = sorted(range(n_workers), key=lambda j: (-int(weights[j]), j))
         return tuple(sorted(order[:b]))
+    if policy == MOBILE:
+        raise ConfigError("byzantine_select=mobile draws a set per round (byzantine_set)")
     return _explicit_ids(policy, n_workers=n_workers, b=b)
 
 
@@ -217,7 +224,7 @@ def byzantine_set(
     round (the set of one round is a pure function of the seed and the round). Every other
     policy is :func:`select_byzantine`'s, the same set in every round.
     """
-    if policy != "mobile":
+    if policy != MOBILE:
         return select_byzantine(policy, matrix=matrix, b=b, seed=seed)
     if b == 0:
         return ()
@@ -226,12 +233,28 @@ def byzantine_set(
     return tuple(sorted(int(i) for i in picked))
 
 
+def ever_byzantine(
+    policy: str, *, matrix: np.ndarray, b: int, seed: int, rounds: int
+) -> tuple[int, ...]:
+    """The slots Byzantine in some round of range(rounds): the union of :func:`byzantine_set`
+    (the static set unless ``mobile``; stops early once every slot is in)."""
+    if policy != MOBILE:
+        return select_byzantine(policy, matrix=matrix, b=b, seed=seed)
+    n_workers, seen = int(matrix.shape[0]), set[int]()
+    for step in range(rounds):
+        if b == 0 or len(seen) == n_workers:
+            break
+        seen.update(byzantine_set(step, policy, matrix=matrix, b=b, seed=seed))
+    return tuple(sorted(seen))
+
+
 def _explicit_ids(text: str, *, n_workers: int, b: int) -> tuple[int, ...]:
     try:
         ids = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
     except ValueError:
         raise ConfigError(
-            f"byzantine_select={text!r} must be random, heaviest or comma-separated worker ids"
+            f"byzantine_select={text!r} must be random, heaviest, mobile or comma-separated "
+            "worker ids"
         ) from None
     if len(ids) != b or any(not 0 <= i < n_workers for i in ids):
         raise ConfigError(

@@ -55,7 +55,7 @@ class TrainConfig:
     r: float = 2.0  # expected redundancy of Bernoulli codes (p = r / n)
     redraw: bool = True  # Bernoulli: redraw G until no row is empty (False: one draw, as Amazon)
     attack: str = "reverse"  # core attack registry name; "none" disables Byzantine workers
-    byzantine_select: str = "random"  # random (seeded) | heaviest | explicit ids "0,3"
+    byzantine_select: str = "random"  # random (seeded) | heaviest | mobile | explicit ids "0,3"
     scheme: str = "majority"  # majority | signed-sum | sign-of-sum | median | sgd
     noise_variance: float = (
         0.0  # N(0, variance) added to each partition gradient, one draw shared by its holders
@@ -199,6 +199,13 @@ def _check_choices(cfg: TrainConfig) -> None:
         f"needs transport inprocess and a partition-sign scheme ({_audited_schemes()})",
     )
     _check_accusation(cfg)
+    _require(
+        cfg.byzantine_select != "mobile" or cfg.optimizer != "partition-momentum",
+        "byzantine_select",
+        cfg.byzantine_select,
+        "needs optimizer=master-momentum (a partition's momentum would depend on the rounds in "
+        "which each node computed it)",
+    )
     _require(
         cfg.code in CODES or cfg.code.startswith("file:"),
         "code",

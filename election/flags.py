@@ -66,8 +66,15 @@ def _workload_flags(g: argparse._ArgumentGroup) -> None:
         default=None,
         help="Bernoulli: keep the first draw even with empty rows (the official Amazon run)",
     )
-    g.add_argument("--attack", help="none | reverse | directional | random | omniscient | ...")
-    g.add_argument("--byzantine-select", help="random | heaviest | comma-separated worker ids")
+    g.add_argument(
+        "--attack",
+        help="none | reverse | directional | random | omniscient | margin | stochastic | mimic "
+        "| label-flip | collude | collude-quorum | ... (docs/attacks.md)",
+    )
+    g.add_argument(
+        "--byzantine-select",
+        help="random | heaviest | mobile (redrawn every round) | comma-separated worker ids",
+    )
     g.add_argument(
         "--scheme",
         help=f"{' | '.join(SCHEMES)} | byzfl:NAME (majority is the default; byzfl:NAME is one of "

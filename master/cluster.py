@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from election.attacks import select_byzantine
+from election.attacks import MOBILE, select_byzantine
 from election.config import TrainConfig
 from election.errors import ElectionError
 from election.training.setup import build_code
@@ -38,9 +38,12 @@ class ClusterError(ElectionError):
 
 
 def byzantine_slots(cfg: TrainConfig) -> tuple[int, ...]:
-    """The slots the configuration makes Byzantine (what prepare() computes, without data)."""
+    """The slots the configuration makes Byzantine (what prepare() computes, without data);
+    under a mobile set every slot (each runs as an adversary, honest outside its rounds)."""
     if cfg.attack == "none":
         return ()
+    if cfg.byzantine_select == MOBILE:
+        return tuple(range(cfg.n)) if cfg.b else ()
     matrix = np.asarray(build_code(cfg).matrix)
     return select_byzantine(cfg.byzantine_select, matrix=matrix, b=cfg.b, seed=cfg.seed)
 

@@ -3,9 +3,11 @@
 Today's :class:`election.attacks.AttackContext` gives an attack its own honest message and the
 all-partition target. The sign-native attacks of :mod:`election.sign_attacks` need more: every
 worker's honest message (margin-targeted, mimic, optimal colluding), the round's Byzantine set
-and the code. The round loop builds one :class:`RoundView` per round and hands each Byzantine
-worker ``view.for_worker(j)`` as ``AttackContext.round``; the views of one round share
-``shared``, so colluding workers compute their joint message once.
+and the code. For attacks with ``needs_round`` the round loop builds one :class:`RoundView` per
+round (:mod:`election.training.round`: in one process from the shared partition signals, in a
+worker node from every partition it computes itself) and hands each Byzantine worker
+``view.for_worker(j)`` as ``AttackContext.round``; the views of one round share ``shared``, so
+colluding workers of one process compute their joint message once.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ class RoundView:
     matrix: np.ndarray  # (n, n_partitions) uint8, the code G
     b: int  # the run's b (the quorum decoder's default q = b + 1)
     worker: int = -1  # the Byzantine worker this view is handed to (-1: not yet)
-    labels_flipped: bool = False  # the honest messages of Byzantine workers used flipped labels
     shared: dict[str, Any] = field(default_factory=dict, repr=False)  # per-round cache
 
     def for_worker(self, worker: int) -> RoundView:

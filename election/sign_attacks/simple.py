@@ -119,16 +119,15 @@ class LabelFlip(Attack):
         E'_j = sign( sum_{i in S_j} sign(g_i~) ),   g_i~ = partition i's gradient on flipped labels,
 
     so its message passes every wire check. The poisoned honest message is computed by the loop
-    (:func:`poisoned_dataset`); the attack passes it on and insists that it was.
+    (its partitions on :func:`poisoned_dataset`, ``poisons_labels``); the attack passes it on
+    and insists that it was (``AttackContext.labels_flipped``).
     """
 
     name = "label-flip"
-    needs_round = True
     poisons_labels = True
 
     def __call__(self, ctx: AttackContext) -> torch.Tensor | None:
-        view = require_view(ctx.round, self.name)
-        if not view.labels_flipped:
+        if not ctx.labels_flipped:
             raise ConfigError(
                 "attack 'label-flip' needs the Byzantine partitions computed on "
                 "poisoned_dataset(...); this round loop computed them on clean labels"

@@ -22,6 +22,8 @@ from election.baselines.byzfl import AGGREGATORS, ByzflAggregator
 from election.errors import ConfigError
 from election.training.schemes import BYZFL_PREFIX, GradientScheme, Scheme, Vote
 
+COORDINATE_WISE = ("median",)  # a selection per coordinate: slices aggregate exactly
+
 
 class ByzflScheme(GradientScheme):
     """A ByzFL aggregator over the workers' mean gradients; subclassed once per aggregator."""
@@ -54,5 +56,11 @@ def byzfl_scheme_class(aggregator: str) -> type[Scheme]:
     return type(
         f"Byzfl_{aggregator.replace('-', '_')}",
         (ByzflScheme,),
-        {"name": f"{BYZFL_PREFIX}{aggregator}", "aggregator": aggregator, "__doc__": __doc__},
+        {
+            "name": f"{BYZFL_PREFIX}{aggregator}",
+            "aggregator": aggregator,
+            # master shards need a per-coordinate rule: only the median is one, exactly
+            "shardable": aggregator in COORDINATE_WISE,
+            "__doc__": __doc__,
+        },
     )

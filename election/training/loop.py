@@ -4,7 +4,10 @@ master loop (the paper's main.py, done right; docs/design.md, Sec. 3 Architectur
 :class:`InProcessSystem` is the master's transport whose ``gather`` computes every worker's
 ballot itself, sharing the partition work:
     step batch (seed, epoch, step) -> partition signals, each computed ONCE -> partition signs
-    -> each worker's honest message over its row of G -> Byzantine workers apply the attack
+    -> each worker's honest message over its row of G -> Byzantine workers (the round's set,
+    ``Setup.byzantine_at``) apply the attack; attacks with ``needs_round`` see every honest
+    message (:func:`election.training.round.round_view`), label flipping computes the
+    Byzantine workers' partitions once more on flipped labels
 and whose ``broadcast`` has nothing to send (the workers compute on the master's replica).
 The master loop (:func:`election.training.distributed.run_master`) aggregates, steps the
 optimizer, evaluates and records exactly as over any other transport.
@@ -19,13 +22,14 @@ from typing import Any
 
 import torch
 
+from election.sign_attacks.simple import poisoned_dataset
 from election.training.audit import Audit, step_counts
 from election.training.batches import batch_for
 from election.training.distributed import MasterFeatures, run_master
 from election.training.nodes import MasterNode
 from election.training.partitions import PartitionComputer, with_worker_noise
 from election.training.recorder import RunRecorder
-from election.training.round import attack_generator, byzantine_message
+from election.training.round import attack_generator, byzantine_message, round_view
 from election.training.schemes import Update, partition_signs
 from election.training.setup import Setup
 from election.transport.base import Ballot, MasterTransport
@@ -56,11 +60,14 @@ class InProcessSystem(MasterTransport):
             if cfg.recompute
             else []
         )
+        self.poisoned_computers: dict[int, PartitionComputer] = {}  # label flipping (-1: shared)
         self.audit = audit
         self._all_signs: dict[int, torch.Tensor] = {}  # with an audit: this round's u_i
 
-    def _signals(self, step: int, batch: torch.Tensor) -> tuple[list, list, dict]:
-        """Per worker: its signals and its partitions' losses; and the shared signals."""
+    def _signals(
+        self, step: int, batch: torch.Tensor, byzantine: tuple[int, ...]
+    ) -> tuple[list, list, dict]:
+        """Per worker: its signals and its partitions' losses; and the shared clean signals."""
         cfg = self.setup.cfg
         shared: dict[int, torch.Tensor] = {}
         if cfg.recompute:
@@ -77,19 +84,51 @@ class InProcessSystem(MasterTransport):
             shared = self.computer.signals(step, batch, held)
             per_worker = [shared] * cfg.n
             losses = [tuple((i, self.computer.last_losses[i]) for i in row) for row in self.rows]
+        if self.setup.attack.poisons_labels:  # label flipping: B's partitions on flipped labels
+            for j, (signals, lost) in self._poisoned(step, batch, byzantine).items():
+                per_worker[j], losses[j] = signals, lost
         if cfg.worker_noise_std > 0:  # honest workers' own noise draws (docs/paper.md)
             per_worker = [
-                s if j in self.setup.byzantine else with_worker_noise(cfg, step, j, _only(s, row))
+                s if j in byzantine else with_worker_noise(cfg, step, j, _only(s, row))
                 for j, (s, row) in enumerate(zip(per_worker, self.rows, strict=True))
             ]
         return per_worker, losses, shared
+
+    def _poisoned(
+        self, step: int, batch: torch.Tensor, byzantine: tuple[int, ...]
+    ) -> dict[int, tuple[dict[int, torch.Tensor], tuple[tuple[int, float], ...]]]:
+        """Byzantine worker -> (its signals, its losses) on the poisoned dataset; each of
+        their partitions computed once (recompute: each worker its own)."""
+        out = {}
+        if self.setup.cfg.recompute:
+            for j in byzantine:
+                comp = self._poisoned_computer(j)
+                signals = comp.signals(step, batch, self.rows[j])
+                out[j] = (signals, tuple((i, comp.last_losses[i]) for i in self.rows[j]))
+            return out
+        comp = self._poisoned_computer(-1)
+        signals = comp.signals(step, batch, sorted({i for j in byzantine for i in self.rows[j]}))
+        for j in byzantine:
+            lost = tuple((i, comp.last_losses[i]) for i in self.rows[j])
+            out[j] = (_only(signals, self.rows[j]), lost)
+        return out
+
+    def _poisoned_computer(self, worker: int) -> PartitionComputer:
+        """The computer on flipped labels: one shared (-1), or one per worker (recompute)."""
+        if worker not in self.poisoned_computers:
+            s = self.setup
+            self.poisoned_computers[worker] = PartitionComputer(
+                s.cfg, poisoned_dataset(s.dataset), self.replica.model, s.device
+            )
+        return self.poisoned_computers[worker]
 
     def gather(self, round_id: int, timeout_s: float) -> list[Ballot | None]:
         setup, cfg, scheme = self.setup, self.setup.cfg, self.setup.scheme
         step = round_id
         batch = batch_for(cfg, step, setup.dataset.n_train)
-        per_worker, losses, shared = self._signals(step, batch)
-        if cfg.recompute or cfg.worker_noise_std > 0:
+        byzantine = setup.byzantine_at(step)
+        per_worker, losses, shared = self._signals(step, batch, byzantine)
+        if cfg.recompute or cfg.worker_noise_std > 0 or setup.attack.poisons_labels:
             signs = [scheme.signs(s) for s in per_worker]
         else:
             signs = [scheme.signs(shared)] * cfg.n  # signed once
@@ -104,16 +143,27 @@ class InProcessSystem(MasterTransport):
             return {i: computed[i] for i in missing}
 
         target = scheme.lazy_target(cfg.n, known, compute)
+        messages = [
+            scheme.honest(row, per_worker[j], signs[j], dim=self.replica.dim)
+            for j, row in enumerate(self.rows)
+        ]  # every worker's honest message (label flipping: B's on flipped labels)
+        view = None
+        if byzantine and setup.attack.needs_round:  # the clean honest messages: shared work
+            view = round_view(setup, step, byzantine, messages)
         ballots: list[Ballot | None] = []
-        for j, row in enumerate(self.rows):
-            message: torch.Tensor | None = scheme.honest(
-                row, per_worker[j], signs[j], dim=self.replica.dim
-            )
-            if j in setup.byzantine:
+        for j, message in enumerate(messages):
+            sent: torch.Tensor | None = message
+            if j in byzantine:
                 gen = attack_generator(cfg.seed, step, j)
-                assert message is not None
-                message = byzantine_message(setup.attack, message, target, gen)
-            vote = None if message is None else scheme.as_vote(message)
+                sent = byzantine_message(
+                    setup.attack,
+                    message,
+                    target,
+                    gen,
+                    view=None if view is None else view.for_worker(j),
+                    labels_flipped=setup.attack.poisons_labels,
+                )
+            vote = None if sent is None else scheme.as_vote(sent)
             ballots.append(Ballot(vote, losses[j]))
         if self.audit is not None:  # the same all-partition signs the omniscient target uses
             everything = dict(known) | compute([i for i in range(cfg.n) if i not in known])

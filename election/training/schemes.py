@@ -33,6 +33,7 @@ import torch
 
 from election.errors import ConfigError, VoteFormatError
 from election.votes import PackedVote, majority
+from election.votes.shards import join_votes, shard_ranges, slice_vote
 from election.votes.torch_ops import pack_ternary_torch, sign_ternary, unpack_to_torch
 
 if TYPE_CHECKING:
@@ -83,6 +84,9 @@ class Scheme(ABC):
     uses_partition_signs: ClassVar[bool] = False  # messages built on u_i (the audit compares mu)
     idle_votes_zero: ClassVar[bool] = True  # a worker with no partition votes (d,) zeros
     accusable: ClassVar[bool] = False  # honest packed votes are sign(G u): proofs are sound
+    # The aggregate is exact coordinate by coordinate, so k master shards may each aggregate a
+    # slice (election/votes/shards.py); False where a float reduction's bits could differ.
+    shardable: ClassVar[bool] = True
 
     def __init__(self, quorum: int | None = None, *, b: int = 0) -> None:
         self.quorum = quorum
@@ -155,6 +159,39 @@ class Scheme(ABC):
         if isinstance(update, PackedVote):
             return unpack_to_torch(update, device, dtype=torch.int8)  # (d,) int8
         return update.to(device=device, dtype=self._update_dtype)
+
+    # --- sharded masters (election/votes/shards.py) ---
+    def shard_ranges(self, dim: int, k: int) -> tuple[tuple[int, int], ...]:
+        """The k shards' coordinate ranges; one-line ConfigError if this scheme or d cannot."""
+        if k != 1 and not self.shardable:
+            raise ConfigError(
+                f"scheme={self.name!r} cannot be split over master_shards={k}: its float "
+                "aggregate is not guaranteed bit-identical slice by slice (use master_shards=1)"
+            )
+        return shard_ranges(dim, k)
+
+    def slice_vote(self, vote: Vote | None, lo: int, hi: int) -> Vote | None:
+        """A vote's coordinates [lo, hi) (a shard's part of it); None (abstention) stays None."""
+        if vote is None:
+            return None
+        if isinstance(vote, PackedVote):
+            return slice_vote(vote, lo, hi)
+        return vote[lo:hi]
+
+    def slice_update(self, update: Update, lo: int, hi: int) -> Update:
+        """An update's coordinates [lo, hi)."""
+        if isinstance(update, PackedVote):
+            return slice_vote(update, lo, hi)
+        return update[lo:hi]
+
+    def join_updates(self, parts: Sequence[Update]) -> Update:
+        """The shards' update slices, in shard order, as the whole update."""
+        packed = [p for p in parts if isinstance(p, PackedVote)]
+        if len(packed) == len(parts):
+            return join_votes(packed)
+        if packed:
+            raise VoteFormatError("update slices mix packed votes and tensors")
+        return torch.cat([p for p in parts if isinstance(p, torch.Tensor)])
 
     # --- the wire codec ---
     @abstractmethod
@@ -342,6 +379,7 @@ class Sgd(GradientScheme):
     """Reference: the mean of the workers' mean gradients (plain distributed SGD)."""
 
     name = "sgd"
+    shardable = False  # a float mean: its summation order is torch's, not per coordinate
 
     def _combine(self, stacked: torch.Tensor) -> torch.Tensor:
         return stacked.mean(dim=0)

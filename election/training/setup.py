@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from election.attacks import Attack, make_attack, select_byzantine
+from election.attacks import MOBILE, Attack, byzantine_set, ever_byzantine, make_attack
 from election.codes import AllocationCode, make_code
 from election.config import TrainConfig
 from election.data import Dataset, load_dataset
@@ -27,7 +27,7 @@ class Setup:
     scheme: Scheme  # cfg.scheme resolved once, bound to the decoder
     dataset: Dataset
     code: AllocationCode
-    byzantine: tuple[int, ...]  # worker slots that attack (empty when attack is "none")
+    byzantine: tuple[int, ...]  # slots that attack in some round (empty when attack is "none")
     attack: Attack
     device: torch.device
     steps_per_epoch: int
@@ -36,6 +36,18 @@ class Setup:
     @property
     def matrix(self) -> np.ndarray:
         return np.asarray(self.code.matrix)  # (n_workers, n_partitions) uint8
+
+    @property
+    def mobile(self) -> bool:
+        """The Byzantine set is redrawn every round (byzantine_select=mobile)."""
+        return self.cfg.byzantine_select == MOBILE and bool(self.byzantine)
+
+    def byzantine_at(self, step: int) -> tuple[int, ...]:
+        """The Byzantine slots of round ``step`` (``byzantine`` unless the set is mobile)."""
+        if not self.mobile:
+            return self.byzantine
+        cfg = self.cfg
+        return byzantine_set(step, MOBILE, matrix=self.matrix, b=cfg.b, seed=cfg.seed)
 
     def partitions_of(self, worker: int) -> tuple[int, ...]:
         return tuple(int(i) for i in np.flatnonzero(self.matrix[worker]))
@@ -109,13 +121,14 @@ def prepare(cfg: TrainConfig, *, dataset: Dataset | None = None) -> Setup:
     if code.n != cfg.n:
         raise ConfigError(f"code has {code.n} workers but n={cfg.n}")
     attack = make_attack(cfg.attack)
-    byzantine: tuple[int, ...] = ()
-    if cfg.attack != "none":
-        byzantine = select_byzantine(
-            cfg.byzantine_select, matrix=np.asarray(code.matrix), b=cfg.b, seed=cfg.seed
-        )
     per_epoch = steps_per_epoch(dataset.n_train, cfg.batch_size)
     total = cfg.steps if cfg.steps else cfg.epochs * per_epoch
+    byzantine: tuple[int, ...] = ()
+    if cfg.attack != "none":
+        matrix = np.asarray(code.matrix)
+        byzantine = ever_byzantine(
+            cfg.byzantine_select, matrix=matrix, b=cfg.b, seed=cfg.seed, rounds=total
+        )
     return Setup(
         cfg=cfg,
         scheme=scheme,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.netns import namespaces, owned
+from election.votes.shards import shard_ranges
 
 PREFIX = "ec14c"  # this test's namespaces (the sweep removes only names of this prefix)
 ROOT = os.geteuid() == 0 and shutil.which("ip") is not None and shutil.which("tc") is not None
@@ -119,6 +120,41 @@ def test_one_command_measures_both_systems_and_cleans_up(tmp_path: Path) -> None
     run = tmp_path / "run"
     assert json.loads((run / "config.json").read_text())["ns"] == [2, 3]
     assert len((run / "points.jsonl").read_text().splitlines()) == 4
+
+
+def test_master_shards_split_the_master_link(tmp_path: Path) -> None:
+    k, n = 2, 3
+    proc = bench(
+        tmp_path,
+        "--n",
+        str(n),
+        "--d",
+        str(D),
+        "--master-shards",
+        str(k),
+        "--repeats",
+        "2",
+        "--rate",
+        "1gbit",
+        "--probe-seconds",
+        "0",
+        "--no-gloo",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (point,) = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    project = point["project"]
+    assert point["master_shards"] == k and len(project["shard_cpu_ms_per_worker"]) == k
+    assert all(c > 0 for c in project["shard_cpu_ms_per_worker"])
+    assert project["master_cpu_ms_per_worker"] == max(project["shard_cpu_ms_per_worker"])
+    (lo, hi), _ = shard_ranges(D, k)
+    payload = (hi - lo) // 8  # shard 0's slice of one vote and of one update
+    # shard 0's link carries n vote slices in and n update slices out, not whole votes
+    assert n * payload <= project["master_link_in_bytes"] < 1.2 * n * payload + 20_000
+    assert n * payload <= project["master_link_out_bytes"] < 1.2 * n * payload + 20_000
+    assert project["busiest_link_node"] < k  # a shard's link (n slices > one worker's vote)
+    largest = max(b - a for a, b in shard_ranges(D, k))
+    assert project["bound_ms"] == pytest.approx(2 * n * -(-largest // 8) * 8 / 1e6, abs=1e-3)
+    assert left_over() == []
 
 
 def test_sigterm_tears_everything_down(tmp_path: Path) -> None:

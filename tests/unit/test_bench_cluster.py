@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.cluster import project_bound_bits, ring_bound_bits
+from bench.cluster import project_bound_bits, ring_bound_bits, table
 from bench.cluster_node import Shard, shard_vote
 from bench.netns import RATES, address, owned, require_root
 from election.errors import ConfigError
 from election.votes import pack_ternary, unpack_ternary
+from election.votes.shards import shard_ranges
 from election_cli import main as cli
 
 
@@ -38,6 +39,26 @@ def test_shard_vote_is_the_packed_slice_of_the_coordinates() -> None:
         assert np.array_equal(unpack_ternary(part), signs[lo:hi])
     with pytest.raises(ValueError, match="byte-aligned"):
         shard_vote(vote, 3, 16)
+
+
+def test_with_shards_the_bound_is_the_largest_shards_link() -> None:
+    d = 11_173_962
+    shards = [Shard("10.200.0.1", 1, lo, hi) for lo, hi in shard_ranges(d, 3)]
+    largest = max(hi - lo for lo, hi in shard_ranges(d, 3))  # 3,724,672 coordinates
+    assert project_bound_bits(15, shards) == 2 * 15 * (largest // 8) * 8
+    ratio = project_bound_bits(15, shards) / project_bound_bits(15, [Shard("h", 1, 0, d)])
+    assert ratio == pytest.approx(1 / 3, rel=1e-4)  # k links share what one link carried
+
+
+def test_the_table_names_the_shard_count_of_each_point() -> None:
+    system = {"round_ms": 1.5, "bound_ms": 1.0, "fraction_of_bound": 0.667,
+              "master_cpu_ms_per_worker": 0.5, "machine_cpu_busy": 1}  # fmt: skip
+    point = {"n": 15, "master_shards": 3, "rate": "1gbit", "link_probe_gbit_s": 0.9,
+             "project": system}  # fmt: skip
+    lines = table([point]).splitlines()
+    assert lines[0].startswith("| n | shards | link |")
+    assert lines[2].startswith("| 15 | 3 | 1gbit | 0.9 | 1.5 |")
+    assert lines[0].count("|") == lines[2].count("|")
 
 
 def test_shard_round_trips_through_its_flag() -> None:
@@ -71,6 +92,8 @@ def test_non_root_gets_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--n", "a,b"], "worker counts"),
         (["--prefix", "Bad-Prefix"], "lower-case"),
         (["--d", "4"], "--d must be"),
+        (["--master-shards", "0"], "master_shards=0 must be an integer >= 1"),
+        (["--d", "100", "--master-shards", "3"], "master_shards=3 is too many for d=100"),
     ],
 )
 def test_bad_flags_are_one_line_errors(

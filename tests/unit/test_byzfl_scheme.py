@@ -109,3 +109,20 @@ def test_a_run_records_the_scheme_and_pays_four_bytes_per_coordinate(
     assert summary["scheme"] == "byzfl:centered-clipping"
     assert summary["wire_bytes_per_coord_per_vote"] == 4.0
     assert ":" not in summary["run_dir"].rsplit("/", 1)[-1]  # folder names stay portable
+
+
+def test_only_the_coordinate_wise_median_may_be_sharded() -> None:
+    for name in AGGREGATORS:
+        assert scheme_class(f"byzfl:{name}").shardable is (name == "median")
+
+
+@needs_byzfl
+def test_sharded_median_equals_the_slices_of_the_whole() -> None:
+    scheme = scheme_class("byzfl:median")(b=1)
+    votes: list[torch.Tensor | None] = list(messages(5, d=200, seed=9))
+    whole = aggregate("median", votes, b=1, d=200)
+    for lo, hi in scheme.shard_ranges(200, 3):
+        part = scheme.aggregate([scheme.slice_vote(v, lo, hi) for v in votes], hi - lo)
+        assert torch.equal(part, whole[lo:hi])
+    with pytest.raises(ConfigError, match="master_shards=2"):
+        scheme_class("byzfl:krum")(b=1).shard_ranges(200, 2)

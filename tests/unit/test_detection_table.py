@@ -36,9 +36,9 @@ def test_every_worker_a_proof_named_and_the_row(tmp_path: Path) -> None:
     detection = load()
     (tmp_path / "accusation.csv").write_text("step,proven\n0,2\n1,\n2,2;7\n")
     assert detection.ever_named(tmp_path) == {2, 7}
-    cell = {"n": 9, "b": 2, "code": "bernoulli", "attack": "reverse", "byzantine": [2, 5],
-            "proven": 1, "first": 0.0, "false": 1, "auc": 0.75}  # fmt: skip
+    cell = {"dataset": "digits", "n": 9, "b": 2, "code": "bernoulli", "attack": "reverse",
+            "byzantine": [2, 5], "proven": 1, "first": 0.0, "false": 1, "auc": 0.75}  # fmt: skip
     assert (
         detection.table_row(cell)
-        == "| 9 | 2 | bernoulli | reverse | 2,5 | 1/2 | 0.0 | **1** | 0.75 |"
+        == "| digits | 9 | 2 | bernoulli | reverse | 2,5 | 1/2 | 0.0 | **1** | 0.75 |"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -115,10 +116,12 @@ def test_label_flip_maps_labels_and_insists_on_poisoned_partitions() -> None:
     assert torch.equal(bad.train_y, 9 - data.train_y) and bad.test_y is data.test_y
     assert torch.equal(bad.train_x, data.train_x)
     votes = honest_round(3, 100, seed=4)
+    attack = make_attack("label-flip")
+    assert attack.poisons_labels and not attack.needs_round
     with pytest.raises(ConfigError, match="poisoned_dataset"):
-        make_attack("label-flip")(context(votes, (1,), worker=1))
-    flipped = context(votes, (1,), worker=1, labels_flipped=True)
-    assert torch.equal(make_attack("label-flip")(flipped), flipped.honest)
+        attack(context(votes, (1,), worker=1))
+    flipped = dataclasses.replace(context(votes, (1,), worker=1), labels_flipped=True)
+    assert torch.equal(attack(flipped), flipped.honest)
 
 
 def test_mobile_set_is_a_pure_function_redrawn_every_round() -> None:
@@ -218,9 +221,13 @@ def test_registry_lists_every_sign_native_attack_and_the_round_requirement() -> 
         if attack.needs_round:
             with pytest.raises(ConfigError, match="AttackContext.round"):
                 attack(ctx)
+        elif attack.poisons_labels:
+            with pytest.raises(ConfigError, match="poisoned_dataset"):
+                attack(ctx)
         else:
             assert attack(ctx) is not None
     assert not any(ATTACKS[name]().needs_round for name in ATTACKS if name not in SIGN_NATIVE)
+    assert not any(ATTACKS[name]().poisons_labels for name in ATTACKS if name != "label-flip")
     votes = torch.ones((3, 4))
     view = RoundView(step=0, byzantine=(0,), honest=votes, matrix=np.eye(3), b=1).for_worker(0)
     float_ctx = AttackContext(
