@@ -178,6 +178,20 @@ def _sign_native(name: str) -> Callable[[], Attack]:
 
 
 ATTACKS.update({name: _sign_native(name) for name in SIGN_NATIVE})
+# ByzFL's float attacks (election/baselines/byzfl_attacks.py; byzfl loads when one first runs)
+BYZFL_ATTACKS = ("byzfl:sign-flipping", "byzfl:ipm", "byzfl:alie")
+
+
+def _byzfl_attack(name: str) -> Callable[[], Attack]:
+    def make() -> Attack:
+        from election.baselines.byzfl_attacks import ByzflFloatAttack  # imports this module
+
+        return ByzflFloatAttack(name.removeprefix("byzfl:"))
+
+    return make
+
+
+ATTACKS.update({name: _byzfl_attack(name) for name in BYZFL_ATTACKS})
 
 
 def make_attack(name: str) -> Attack:

@@ -19,6 +19,7 @@ from tests.contract.runners import RUNNERS
 CASES = {
     "krum": {"scheme": "byzfl:krum", "attack": "reverse"},  # stateless
     "centered-clipping": {"scheme": "byzfl:centered-clipping", "attack": "random"},  # stateful
+    "alie": {"scheme": "byzfl:trimmed-mean", "attack": "byzfl:alie"},  # ByzFL's attack, round view
 }
 BASE = {
     "dataset": "digits",

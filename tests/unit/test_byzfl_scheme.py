@@ -126,3 +126,43 @@ def test_sharded_median_equals_the_slices_of_the_whole() -> None:
         assert torch.equal(part, whole[lo:hi])
     with pytest.raises(ConfigError, match="master_shards=2"):
         scheme_class("byzfl:krum")(b=1).shard_ranges(200, 2)
+
+
+def test_byzfl_attack_names_are_registered_once() -> None:
+    from election.attacks import ATTACKS, BYZFL_ATTACKS
+    from election.baselines.byzfl_attacks import NAMES
+
+    assert BYZFL_ATTACKS == NAMES and set(NAMES) <= set(ATTACKS)
+    assert all(ATTACKS[name]().needs_round for name in NAMES)
+
+
+def test_byzfl_attacks_on_sign_votes_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--dataset", "digits", "--steps", "2", "--attack", "byzfl:alie"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "acts on float gradients" in err[0]
+
+
+@needs_byzfl
+@pytest.mark.parametrize("name", ["byzfl:sign-flipping", "byzfl:ipm", "byzfl:alie"])
+def test_byzfl_attack_sends_byzfl_on_the_honest_workers_messages(name: str) -> None:
+    import numpy as np
+
+    from election.attacks import AttackContext, make_attack
+    from election.baselines.byzfl import float_attack
+    from election.sign_attacks import RoundView
+
+    honest = torch.stack(messages(5, seed=21))  # (5, 40) float32, rows 1 and 3 Byzantine
+    view = RoundView(step=0, byzantine=(1, 3), honest=honest, matrix=np.eye(5), b=2)
+    attack = make_attack(name)
+    sent = []
+    for j in (1, 3):
+        ctx = AttackContext(
+            honest=honest[j],
+            target=lambda: honest.mean(dim=0),
+            generator=torch.Generator().manual_seed(0),
+            round=view.for_worker(j),
+        )
+        sent.append(attack(ctx))
+    want = float_attack(name.removeprefix("byzfl:"))([honest[0], honest[2], honest[4]])
+    assert torch.equal(sent[0], want) and torch.equal(sent[1], want)  # colluders send one vector
