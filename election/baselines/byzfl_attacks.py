@@ -27,7 +27,11 @@ NAMES = tuple(f"{PREFIX}{name}" for name in ATTACKS)
 
 
 class ByzflFloatAttack(Attack):
-    """One of ByzFL's attacks on the round's honest float messages (module docstring)."""
+    """One of ByzFL's attacks on the round's honest float messages, computed by ByzFL:
+
+    E'_j = A({E_i : i honest}) for every Byzantine j, with A = -mean (sign-flipping),
+    -2 mean (ipm) or mean + 1.5 std (alie), coordinate-wise over the honest messages.
+    """
 
     needs_round = True
 
