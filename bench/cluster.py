@@ -46,6 +46,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.cluster_node import Shard, now
+from bench.cluster_report import (
+    bounded,
+    project_bound_bits,
+    ring_bound_bits,
+    snapshot,
+    table,
+    traffic,
+)
 from bench.netns import RATES, Topology, check_prefix, rate_bps, require_root
 from bench.procs import BenchError, Child, stop_all
 from election.errors import ConfigError
@@ -111,16 +119,6 @@ def parse_config(args: argparse.Namespace) -> ClusterBenchConfig:
     )
 
 
-def project_bound_bits(n: int, shards: list[Shard]) -> int:
-    """Payload bits through the busiest master link per round: n votes in, n updates out."""
-    return max(2 * n * ((s.hi - s.lo + 7) // 8) * 8 for s in shards)
-
-
-def ring_bound_bits(n: int, d: int, itemsize: int) -> float:
-    """Ring all-reduce: reduce-scatter + all-gather, 2 (n-1)/n d values each way per link."""
-    return 2 * (n - 1) / n * d * itemsize * 8
-
-
 def flags(role: str, **values: object) -> list[str]:
     """``role --key value ...`` for bench.cluster_node."""
     out = [role]
@@ -133,48 +131,6 @@ def _spawn(topo: Topology, node: int, role: list[str], logs: Path, name: str) ->
     env = dict(os.environ, OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="eth0")
     argv = [*topo.exec_prefix(node), *NODE, *role]
     return Child(argv, logs / f"{name}.log", env)
-
-
-Snapshot = tuple[dict[int, tuple[int, int]], tuple[int, int]]
-
-
-def machine_jiffies() -> tuple[int, int]:
-    """(busy, total) CPU time of every core so far, from /proc/stat (idle + iowait = not busy)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
-    return total - fields[3] - fields[4], total
-
-
-def snapshot(topo: Topology) -> Snapshot:
-    return topo.counters(), machine_jiffies()
-
-
-def _traffic(before: Snapshot, after: Snapshot, rounds: int) -> dict[str, Any]:
-    """Per-round bytes of the busiest link and of the master's (node 0's) link, and how busy
-    the machine's cores were meanwhile (near 1: the CPU, not the wire, sets the time)."""
-    b, a = before[0], after[0]
-    per = {
-        node: ((a[node][0] - b[node][0]) / rounds, (a[node][1] - b[node][1]) / rounds) for node in a
-    }
-    busiest = max(per, key=lambda node: max(per[node]))
-    busy = after[1][0] - before[1][0]
-    total = after[1][1] - before[1][1]
-    return {
-        "busiest_link_bytes": round(max(per[busiest])),
-        "busiest_link_node": busiest,
-        "master_link_in_bytes": round(per[0][0]),
-        "master_link_out_bytes": round(per[0][1]),
-        "machine_cpu_busy": round(busy / max(total, 1), 3),
-    }
-
-
-def _bounded(result: dict[str, Any], bound_bits: float, rate: float | None) -> dict[str, Any]:
-    bound_ms = None if rate is None else bound_bits / rate * 1000
-    frac = None if bound_ms is None else bound_ms / result["round_ms"]
-    return result | {
-        "bound_ms": None if bound_ms is None else round(bound_ms, 3),
-        "fraction_of_bound": None if frac is None else round(frac, 3),
-    }
 
 
 def _release(children: list[Child], cmd: str) -> tuple[float, list[dict[str, Any]]]:
@@ -263,8 +219,8 @@ def project_phase(
                 r += 1
             snaps.append(snapshot(topo))
             cpu.append(_shards_cpu(masters))
-            result = _project_result(cfg, n, times, cpu) | _traffic(snaps[0], snaps[1], cfg.repeats)
-            out[rate] = _bounded(result, project_bound_bits(n, shards), RATES[rate])
+            result = _project_result(cfg, n, times, cpu) | traffic(snaps[0], snaps[1], cfg.repeats)
+            out[rate] = bounded(result, project_bound_bits(n, shards), RATES[rate])
         return out
     finally:
         stop_all(children)
@@ -309,10 +265,10 @@ def gloo_phase(topo: Topology, cfg: ClusterBenchConfig, n: int, logs: Path) -> d
                 result = {
                     "round_ms": round(statistics.median(times[1:]), 3),
                     "round_ms_all": [round(t, 3) for t in times[1:]],
-                    **_traffic(before, snapshot(topo), cfg.repeats),
+                    **traffic(before, snapshot(topo), cfg.repeats),
                 }
                 bound = ring_bound_bits(n, cfg.d, itemsize)
-                out[f"{rate}/{dtype}"] = _bounded(result, bound, RATES[rate])
+                out[f"{rate}/{dtype}"] = bounded(result, bound, RATES[rate])
         return out
     finally:
         stop_all(children)
@@ -369,32 +325,6 @@ def run_points(cfg: ClusterBenchConfig, logs: Path) -> list[dict[str, Any]]:
             print(json.dumps(point, sort_keys=True), flush=True)
             points.append(point)
     return points
-
-
-TABLE_HEADER = (
-    "| n | shards | link | probe Gbit/s | round ms | bound ms | of bound | master CPU ms/worker "
-    "| gloo fp32 ms | gloo fp16 ms | / gloo fp32 | / gloo fp16 | gloo fp32 of bound | cores busy |"
-)
-
-
-def table(points: list[dict[str, Any]]) -> str:
-    """The BENCHMARKS.md table of points (one row per point, as the command printed them)."""
-
-    def f(x: object) -> str:
-        if x is None:
-            return "-"
-        return f"{x:g}" if isinstance(x, float) else str(x)
-
-    rows = [TABLE_HEADER, "|" + "---|" * TABLE_HEADER.count(" | ") + "---|"]
-    for p in points:
-        pr, g32, g16 = p["project"], p.get("gloo_fp32", {}), p.get("gloo_fp16", {})
-        cells = [p["n"], p["master_shards"], p["rate"], p["link_probe_gbit_s"], pr["round_ms"],
-                 pr["bound_ms"], pr["fraction_of_bound"], pr["master_cpu_ms_per_worker"],
-                 g32.get("round_ms"), g16.get("round_ms"), p.get("ratio_to_gloo_fp32"),
-                 p.get("ratio_to_gloo_fp16"), g32.get("fraction_of_bound"),
-                 pr["machine_cpu_busy"]]  # fmt: skip
-        rows.append("| " + " | ".join(f(c) for c in cells) + " |")
-    return "\n".join(rows)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
