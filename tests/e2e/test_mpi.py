@@ -128,7 +128,7 @@ def test_a_lost_rank_stops_the_job_within_the_timeout(how, tmp_path):
         # training has started once rank 0 wrote the run folder (MPI_Init is done everywhere)
         while not list(tmp_path.glob("*/config.json")) and time.monotonic() < deadline:
             time.sleep(0.5)
-        victim = _worker_pid()
+        victim = _worker_pid(tmp_path)
         assert victim is not None, "worker ranks never started"
         time.sleep(2.0)
         os.kill(victim, signal.SIGKILL if how == "killed" else signal.SIGSTOP)
@@ -147,8 +147,11 @@ def test_a_lost_rank_stops_the_job_within_the_timeout(how, tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _worker_pid() -> int | None:
-    """A python process under mpirun that is not rank 0 (ranks export PMI_RANK)."""
+def _worker_pid(runs_dir: Path) -> int | None:
+    """Rank 3 of OUR job: an `election mpi` process with our run folder on its command line
+    (ranks export PMI_RANK; MPICH puts every rank in its own session, so the folder is what
+    tells our job from another one running on the same machine)."""
+    ours = str(runs_dir).encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -157,6 +160,6 @@ def _worker_pid() -> int | None:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"election" in cmdline and b"mpi" in cmdline and b"PMI_RANK=3" in environ:
+        if ours in cmdline and b"election" in cmdline and b"PMI_RANK=3" in environ:
             return int(entry.name)
     return None
