@@ -36,6 +36,10 @@ DIGEST_LEN = 64  # hex SHA-256
 POLL_S = 0.0005  # sleep between Iprobe polls
 BROADCAST_TIMEOUT_S = 600.0  # a worker rank must take the update within this long
 RANK_TIMEOUT_S = 120.0  # a rank silent this long in a round makes rank 0 abort the job (SilentRank)
+# A worker waits this many rank timeouts for rank 0's update: rank 0 (whose deadline is one rank
+# timeout from the start of its gather, which may begin after its accusation work) must be the
+# one that names a silent worker, before the other workers give up on rank 0 itself.
+WORKER_PATIENCE = 2.0
 COUNT = struct.Struct("<I")  # number of (partition, loss) pairs
 LOSS = struct.Struct("<Id")  # one (partition, train loss) pair
 

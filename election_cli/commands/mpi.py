@@ -13,7 +13,7 @@ import sys
 from election.errors import ConfigError
 from election.flags import add_training_flags, config_from_args, print_summary
 from election.notices import silence
-from wire.mpi import RANK_TIMEOUT_S
+from wire.mpi import RANK_TIMEOUT_S, WORKER_PATIENCE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rank-timeout",
         type=float,
         default=RANK_TIMEOUT_S,
-        help="seconds to wait for a rank before aborting the job",
+        help="seconds rank 0 waits for a worker's vote before aborting the job (workers wait "
+        "twice this for rank 0's update)",
     )
     parser.add_argument("--json", action="store_true", help="rank 0 prints the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             worker = WorkerNode(setup, rank - 1)
             transport = MPIWorker(comm, setup.scheme, worker.replica.dim)
-            run_worker(setup, rank - 1, transport, node=worker, update_wait_s=args.rank_timeout)
+            wait_s = WORKER_PATIENCE * args.rank_timeout  # rank 0 names a silent rank first
+            run_worker(setup, rank - 1, transport, node=worker, update_wait_s=wait_s)
     except SilentRank as exc:
         print(f"election: error: {exc}", file=sys.stderr, flush=True)
         comm.Abort(3)
