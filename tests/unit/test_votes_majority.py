@@ -6,8 +6,6 @@ ELECTION_VOTE_EXECUTOR, which ``majority``'s default ``auto`` honours.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -19,24 +17,17 @@ from election.votes import (
     majority,
     majority_naive,
     majority_ternary,
-    native,
     pack_ternary,
     unpack_ternary,
 )
 from election.votes.frame import decode_frame
-from election.votes.majority import NATIVE_AVAILABLE
 from election.votes.packed import indices_to_mask
 
 
-@pytest.fixture(autouse=True, params=["native", "numpy"])
-def executor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test under one executor; native is required when ELECTION_REQUIRE_NATIVE=1 (CI)."""
-    if request.param == "native" and not NATIVE_AVAILABLE:
-        if os.environ.get("ELECTION_REQUIRE_NATIVE") == "1":
-            pytest.fail("the native vote kernel was not built (ELECTION_REQUIRE_NATIVE=1)")
-        pytest.skip("native vote kernel not built (no C compiler at install time)")
-    monkeypatch.setattr(native, "default_executor", request.param)
-    return str(request.param)
+@pytest.fixture(autouse=True)
+def _each_executor(executor: str) -> str:
+    """Every test of this file runs under both executors (the shared ``executor`` fixture)."""
+    return executor
 
 
 LENGTHS = (1, 7, 8, 9, 63, 64, 65, 1001, 64 * 4096 * 2 + 67)

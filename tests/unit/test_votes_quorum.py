@@ -18,7 +18,6 @@ from election.votes import (
     ZeroKind,
     majority,
     majority_naive,
-    native,
     pack_ternary,
     quorum_ternary,
     resolve_quorum,
@@ -31,16 +30,6 @@ if NATIVE_AVAILABLE:
     from election.votes import _planes  # type: ignore[attr-defined]
 
 LENGTHS = (1, 7, 8, 9, 63, 64, 65, 257, 1001, 64 * 4 * 3 + 5)
-
-
-@pytest.fixture(params=["native", "numpy"])
-def executor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "native" and not NATIVE_AVAILABLE:
-        if os.environ.get("ELECTION_REQUIRE_NATIVE") == "1":
-            pytest.fail("the native vote kernel was not built (ELECTION_REQUIRE_NATIVE=1)")
-        pytest.skip("native vote kernel not built (no C compiler at install time)")
-    monkeypatch.setattr(native, "default_executor", request.param)
-    return str(request.param)
 
 
 def naive_quorum(signs: list[np.ndarray | None], q: int) -> np.ndarray:

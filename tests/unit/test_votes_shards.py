@@ -9,30 +9,17 @@ wrong whole.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
 
 from election.errors import ConfigError, VoteFormatError
 from election.training.schemes import SCHEMES
-from election.votes import native, pack_ternary, unpack_ternary
-from election.votes.majority import NATIVE_AVAILABLE
+from election.votes import pack_ternary, unpack_ternary
 from election.votes.shards import WORD_COORDS, join_votes, shard_ranges, slice_vote
 
 LENGTHS = (1, 63, 64, 65, 200, 640, 1001, 64 * 7 + 13)
 SHARD_COUNTS = (1, 2, 3, 5)
-
-
-@pytest.fixture(params=["native", "numpy"])
-def executor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "native" and not NATIVE_AVAILABLE:
-        if os.environ.get("ELECTION_REQUIRE_NATIVE") == "1":
-            pytest.fail("the native vote kernel was not built (ELECTION_REQUIRE_NATIVE=1)")
-        pytest.skip("native vote kernel not built (no C compiler at install time)")
-    monkeypatch.setattr(native, "default_executor", request.param)
-    return str(request.param)
 
 
 def random_signs(rng: np.random.Generator, d: int, zero_fraction: float) -> np.ndarray:
