@@ -9,6 +9,7 @@ docs/grpc.md). With a checkpoint folder, a restarted master resumes from the lat
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import signal
@@ -149,6 +150,16 @@ def _log_serving(
     )
 
 
+def _previous_metrics(run_dir: Path) -> list[dict[str, str]]:
+    """The metrics.csv rows of the run before the restart (a fresh recorder rewrites it)."""
+    from election.training.runs import read_metrics
+
+    try:
+        return read_metrics(run_dir / "metrics.csv")
+    except (OSError, csv.Error):
+        return []
+
+
 def run(args: argparse.Namespace) -> int:
     from election.training.recorder import RunRecorder
     from election.training.setup import prepare
@@ -164,8 +175,9 @@ def run(args: argparse.Namespace) -> int:
     ckpt = _load_checkpoint(mc, json.dumps(cfg.to_json_dict(), sort_keys=True))
     setup = prepare(cfg)
     service, metrics, history = build_service(setup, mc, ckpt, join_secret=join_secret, log=log)
+    previous = _previous_metrics(Path(ckpt.run_dir)) if ckpt else None
     recorder: RunRecorder = RunRecorder(setup, run_dir=Path(ckpt.run_dir) if ckpt else None)
-    resume_recorder(recorder, history)
+    resume_recorder(recorder, history, previous)
     server, port, http = _serve(service, mc, metrics)
     _log_serving(
         log, service, mc, port, http, resumed=ckpt is not None, run_dir=str(recorder.run_dir)

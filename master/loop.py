@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from election.training.accusing import WINDOW_COLUMNS
 from election.training.distributed import MasterFeatures, RoundRecord, run_master
 from election.training.recorder import RunRecorder
 from election.training.schemes import Update
@@ -173,7 +174,20 @@ def run_rounds(
         raise
 
 
-def resume_recorder(recorder: RunRecorder, history: list[tuple[int, dict[str, float]]]) -> None:
-    """Replay the evaluations of a checkpoint into a fresh recorder (same run folder)."""
+def resume_recorder(
+    recorder: RunRecorder,
+    history: list[tuple[int, dict[str, float]]],
+    previous: list[dict[str, str]] | None = None,
+) -> None:
+    """Replay the evaluations of a checkpoint into a fresh recorder (same run folder), with the
+    train loss, wall time and accusation columns of ``previous`` (the metrics.csv rows the
+    master wrote before it stopped) where a row of that step is there."""
+    rows = {row.get("step"): row for row in previous or ()}
     for step, values in history:
-        recorder.log_eval(step, float("nan"), values)
+        row = rows.get(str(step), {})
+        try:
+            loss = float(row.get("train_loss") or "nan")
+        except ValueError:  # a row torn by the crash
+            loss = float("nan")
+        kept = {c: row[c] for c in ("wall_s", *WINDOW_COLUMNS) if row.get(c) is not None}
+        recorder.log_eval(step, loss, values, kept)

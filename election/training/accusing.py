@@ -68,7 +68,8 @@ class AccusationWatch:
         self.margin_hist = np.zeros(cfg.n + 1, dtype=np.int64)  # summed over the rounds
         self.assumption_failed = 0  # rounds no set of <= b workers explains
         self.seconds = 0.0
-        self._window: list[RoundEvidence] = []
+        self.eval_every = cfg.eval_every
+        self._window: list[tuple[bool, tuple[float, ...]]] = []  # (inconsistent, SHARES[:3])
         self.path = run_dir / ACCUSATION_FILE
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         self._file: TextIO = self.path.open("a", newline="")  # a resumed master appends
@@ -110,7 +111,7 @@ class AccusationWatch:
         self.shares.append(shares)
         self.margin_hist += np.asarray(tele.margin_hist, dtype=np.int64)
         self.assumption_failed += not verdict.assumption_holds
-        self._window.append(evidence)
+        self._window.append((verdict.inconsistent > 0, shares[:3]))
         self._csv.writerow(
             [
                 step,
@@ -143,14 +144,15 @@ class AccusationWatch:
     def window_row(self) -> dict[str, Any]:
         """metrics.csv's accusation columns for the rounds since the last call."""
         window, self._window = self._window, []
-        means = [
-            float(np.mean([getattr(e.telemetry, name) for e in window])) if window else np.nan
-            for name in SHARES[:3]
-        ]
+        means = (
+            np.array([shares for _, shares in window]).mean(axis=0)
+            if window
+            else np.full(3, np.nan)
+        )
         return {
             "proven": _ids(self.first_proof),
             "quarantined": _ids(self.quarantined),
-            "inconsistent_rounds": sum(e.accusation.inconsistent > 0 for e in window),
+            "inconsistent_rounds": sum(inconsistent for inconsistent, _ in window),
         } | {name: f"{m:.{ROUND_DIGITS}f}" for name, m in zip(SHARES[:3], means, strict=True)}
 
     def summary(self) -> dict[str, Any]:
@@ -193,8 +195,9 @@ class AccusationWatch:
             "quarantined_votes": self.quarantined_votes,
         }
 
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (a resumed master); the per-round series start afresh."""
+    def restore(self, state: dict[str, Any], first_round: int) -> None:
+        """Continue from :meth:`state` (a master resumed at ``first_round``): the quarantine,
+        first proofs and scores from the checkpoint, the per-round series from accusation.csv."""
         self.quarantined = {int(j) for j in state.get("quarantined", ())}
         self.first_proof = {int(j): int(r) for j, r in state.get("first_proof", {}).items()}
         scores = [np.nan if x is None else float(x) for x in state.get("scores", ())]
@@ -202,6 +205,38 @@ class AccusationWatch:
             self.accuser.scores.scores = np.array(scores, dtype=np.float64)
         self.accuser.ever_proven = {int(j) for j in state.get("ever_proven", ())}
         self.quarantined_votes = int(state.get("quarantined_votes", 0))
+        self._reload_series(first_round)
+
+    def _reload_series(self, first_round: int) -> None:
+        """Read the rounds before ``first_round`` back from accusation.csv into the series
+        (summary, plot and the open metrics window continue as if the master had never
+        stopped), and rewrite the file without the rows of rounds the master will redo (those
+        after its last checkpoint, and a row torn by the crash)."""
+        self._file.close()
+        with self.path.open(newline="") as f:
+            header, *rows = list(csv.reader(f)) or [list(self.columns())]
+        width, kept = len(self.columns()), []
+        for row in rows:
+            if len(row) == width and row[0].isdigit() and int(row[0]) < first_round:
+                kept.append(row)
+        window_start = first_round // self.eval_every * self.eval_every  # last evaluation
+        first_share = self.columns().index(SHARES[0])
+        for row in kept:
+            step, shares = int(row[0]), tuple(float(x) for x in row[first_share : first_share + 4])
+            self.steps.append(step)
+            self.seconds += float(row[1]) / 1000
+            self.assumption_failed += row[5] == "0"
+            self.shares.append(shares)
+            self.margin_hist += np.array(row[first_share + 4].split(";"), dtype=np.int64)
+            self.scores.append(np.array([float(x or "nan") for x in row[-self.n :]]))
+            if step >= window_start:
+                self._window.append((int(row[3]) > 0, shares[:3]))
+        staged = self.path.with_suffix(".tmp")
+        with staged.open("w", newline="") as f:
+            csv.writer(f).writerows([header, *kept])
+        staged.replace(self.path)
+        self._file = self.path.open("a", newline="")
+        self._csv = csv.writer(self._file)
 
     def close(self) -> None:
         self._file.close()
@@ -219,7 +254,7 @@ class AccusationWatch:
         scores = np.array(self.scores)  # (rounds, n) float64
         for j in range(self.n):
             line = top.plot(self.steps, scores[:, j], linewidth=1.2, label=f"worker {j}")
-            if self.first_proof.get(j) in self.steps:  # (before a restart: not in the series)
+            if self.first_proof.get(j) in self.steps:
                 at = self.steps.index(self.first_proof[j])
                 top.plot(self.steps[at], scores[at, j], "x", color=line[0].get_color(), ms=9)
         top.set_ylabel("score s_jt (x = first proof)")

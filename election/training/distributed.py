@@ -219,7 +219,7 @@ def run_master(
     window, wire_total, abstentions, step = _Window(), 0, 0, features.first_round
     watch = features.watch = make_watch(setup, recorder)
     if watch is not None and features.resume_accusation:
-        watch.restore(features.resume_accusation)
+        watch.restore(features.resume_accusation, features.first_round)
     try:
         for step in range(features.first_round, total):
             record = _master_round(

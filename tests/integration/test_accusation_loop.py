@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from election.config import build_config
@@ -250,6 +251,44 @@ def test_a_restarted_master_keeps_its_quarantine(tmp_path: Path) -> None:
     assert acc["quarantined_votes"] == reference["accusation"]["quarantined_votes"] == 11
     assert acc["final_scores"] == reference["accusation"]["final_scores"]
     assert summary["model_sha256"] == reference["model_sha256"]
+    # the per-round series continue across the restart: one row per round, the whole run's
+    # telemetry, and the metrics window that the restart cut
+    assert acc["rounds"] == 12 and [int(r["step"]) for r in rounds(summary)] == list(range(12))
+    assert summary["telemetry"] == reference["telemetry"]
+    assert window_columns(summary) == window_columns(reference)
+
+
+def window_columns(summary: dict[str, Any]) -> list[list[str]]:
+    with (Path(summary["run_dir"]) / "metrics.csv").open() as f:
+        return [[row[c] for c in WINDOW_COLUMNS] for row in csv.DictReader(f)]
+
+
+def test_a_resumed_watch_reads_the_series_back_and_drops_redone_rounds(tmp_path: Path) -> None:
+    """The rounds before the resume round come back from accusation.csv; the rows after it
+    (rounds the master will redo) and a row torn by a crash are dropped from the file."""
+    from election.training.accusing import AccusationWatch
+
+    summary = train(tmp_path, n=5, b=1, code="deterministic", attack="reverse")  # 8 rounds
+    run_dir = Path(summary["run_dir"])
+    path = run_dir / ACCUSATION_FILE
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines) + "8,0.1,10")  # a row torn mid-write
+    cfg = build_config(BASE | {"runs_dir": str(tmp_path / "runs"), "n": 5, "b": 1,
+                               "code": "deterministic", "attack": "reverse"})  # fmt: skip
+    watch = AccusationWatch(prepare(cfg), run_dir)
+    watch.restore({}, first_round=6)
+    watch.close()
+    assert path.read_text() == "".join(lines[:7])  # the header and rounds 0-5
+    kept = rounds(summary)
+    assert watch.steps == list(range(6))
+    assert [round(s[0], 6) for s in watch.shares] == [float(r["dead_share"]) for r in kept]
+    hist = sum(np.array(r["margin_hist"].split(";"), dtype=np.int64) for r in kept)
+    assert watch.margin_hist.tolist() == hist.tolist()
+    assert watch.scores[-1].tolist() == [float(kept[-1][f"score_{j}"]) for j in range(5)]
+    assert len(watch._window) == 2  # rounds 4 and 5: after the evaluation at round 4
+    assert watch.window_row()["inconsistent_rounds"] == sum(
+        int(r["inconsistent"]) > 0 for r in kept[4:]
+    )
 
 
 @pytest.mark.e2e
