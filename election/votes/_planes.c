@@ -23,6 +23,8 @@
  * adders  t = c_k & x; c_k ^= x; x = t. The counter width K_BITS is a compile-time constant
  * per instantiation (1..MAX_BITS) so that the counter is fully unrolled into registers. The
  * zero output's set bits are counted in the same pass (every entry point returns the count).
+ * m dense votes (every input a weight-1 sign plane, the common case) take kernels specialised
+ * per m instead (DENSE_MAX below states what they assume and why they are faster).
  *
  *     threshold(inputs, shifts, k, neg, zero, n_words) -> zero_bits
  *
@@ -378,6 +380,145 @@ static const kernel_fn KERNELS[N_MODES][MAX_BITS + 1] = {
      quorum_9, quorum_10, quorum_11, quorum_12, quorum_13, quorum_14, quorum_15, quorum_16},
 };
 
+/* Dense specialisation: the common case of m dense votes (no abstention among the inputs, no
+ * zero planes, no zero-count planes, no masks): every input is a sign plane of weight 1, so
+ * T = N = the number of negative votes, the plain majority is threshold(k = floor(m/2)) and the
+ * dense quorum decoder is band(k_lo, k_hi) (election/votes/circuit.py quorum_band_form). For
+ * m = 1 .. DENSE_MAX the number of planes m is a compile-time constant of its own kernel, and for
+ * threshold so is k. What that buys, per loaded vector, against the general kernels above:
+ *  - no per-step slot loop, block-size branches or remainder loop: the carry-save blocks of 8,
+ *    4, 2, 1 planes are fully unrolled (the general kernel reads count[] every step);
+ *  - the counter starts at 0 in registers, so the compiler folds the first full adder into
+ *    each counter bit to a half adder (2 ops instead of 5) and the first ripple to a move;
+ *  - the counter is exactly bit_length(m) bits wide (the general one is as wide as k needs);
+ *  - threshold's comparison with the constant k folds: at odd m, N > floor(m/2) is the counter's
+ *    top bit when m = 2^b - 1 (m = 15: no op at all), a few ops otherwise, and the equality
+ *    needed for the zero plane (even m only: T == m/2 is the tie) is computed only then.
+ * m = 15 takes 58 vector logic ops per 15 loaded vectors (counted in the AVX2 build) where the
+ * general kernel's macros give about 95 (BENCHMARKS.md, packed majority vs the read, has what
+ * that buys end to end). Anything else (other weights, groups, thresholds other than floor(m/2),
+ * band limits above m, more than DENSE_MAX planes) takes the general kernels unchanged. */
+#define DENSE_MAX 32 /* paper settings use m <= 15; 32 keeps the compile short */
+#define BIT_LENGTH(m) ((m) < 2 ? 1 : (m) < 4 ? 2 : (m) < 8 ? 3 : (m) < 16 ? 4 : (m) < 32 ? 5 : 6)
+
+/* The m planes in[0 .. m) (all weight 1) into a BITS-bit counter C, blocks fully unrolled. */
+#define DENSE_COUNT(C, M, BITS)                                                 \
+    vec_t C[BITS][HALVES];                                                      \
+    for (int i = 0; i < (BITS); i++) FOR_H C[i][h] = (vec_t){0};                \
+    {                                                                           \
+        const uint64_t *const *p = in;                                          \
+        Py_ssize_t j = 0;                                                       \
+        _Pragma("GCC unroll 8") for (; j + 8 <= (M); j += 8) ADD_8(C, 0, BITS)  \
+        if ((M) - j >= 4) {                                                     \
+            ADD_4(C, 0, BITS)                                                   \
+            j += 4;                                                             \
+        }                                                                       \
+        if ((M) - j >= 2) {                                                     \
+            ADD_2(C, 0, BITS)                                                   \
+            j += 2;                                                             \
+        }                                                                       \
+        if ((M) - j == 1) {                                                     \
+            LOAD_PLANE(x0, j)                                                   \
+            RIPPLE(C, 0, BITS, x0)                                              \
+        }                                                                       \
+    }
+
+#define DENSE_THRESHOLD_STEP(M, BITS)                                                       \
+    DENSE_COUNT(c, M, BITS)                                                                 \
+    VEC_ZERO(gt)                                                                            \
+    COMPARE_TO(c, BITS, kb, 1, gt, eq)                                                      \
+    STORE_OUT(neg, gt)                                                                      \
+    if ((M) % 2 == 0) {                                                                     \
+        STORE_ZERO(eq)                                                                      \
+    } else {                                                                                \
+        (void)eq;                                                                           \
+    }
+
+#define DENSE_BAND_STEP(M, BITS)                                                            \
+    DENSE_COUNT(c, M, BITS)                                                                 \
+    VEC_ZERO(gt)                                                                            \
+    VEC_ZERO(lt)                                                                            \
+    COMPARE_TO(c, BITS, kb_hi, 1, gt, eq_hi)                                                \
+    COMPARE_TO(c, BITS, kb_lo, 0, lt, eq_lo)                                                \
+    (void)eq_hi;                                                                            \
+    (void)eq_lo;                                                                            \
+    STORE_OUT(neg, gt)                                                                      \
+    vec_t z[HALVES];                                                                        \
+    FOR_H z[h] = ~(gt[h] | lt[h]);                                                          \
+    STORE_ZERO(z)
+
+/* dense_M: threshold with k = floor(M/2) (the dispatch checks k0); the zero plane (T == k) is
+ * written, when asked, at even M only, where it is the majority's tie: at odd M the majority has
+ * no ties and majority.py asks for none, so the equality is not even computed, and a caller that
+ * asks for it at odd M takes the general kernel. dense_band_M: band, runtime k_lo, k_hi <= M. */
+#define DEFINE_DENSE(M)                                                                     \
+    MULTIVERSION static uint64_t dense_##M(KERNEL_ARGS) {                                   \
+        CONST_BITS(kb, (uint64_t)(M) / 2, BIT_LENGTH(M))                                    \
+        (void)first, (void)count, (void)k0, (void)k1;                                       \
+        FOR_STEPS(DENSE_THRESHOLD_STEP(M, BIT_LENGTH(M)))                                   \
+    }                                                                                       \
+    MULTIVERSION static uint64_t dense_band_##M(KERNEL_ARGS) {                              \
+        CONST_BITS(kb_lo, k0, BIT_LENGTH(M))                                                \
+        CONST_BITS(kb_hi, k1, BIT_LENGTH(M))                                                \
+        (void)first, (void)count;                                                           \
+        FOR_STEPS(DENSE_BAND_STEP(M, BIT_LENGTH(M)))                                        \
+    }
+
+DEFINE_DENSE(1)
+DEFINE_DENSE(2)
+DEFINE_DENSE(3)
+DEFINE_DENSE(4)
+DEFINE_DENSE(5)
+DEFINE_DENSE(6)
+DEFINE_DENSE(7)
+DEFINE_DENSE(8)
+DEFINE_DENSE(9)
+DEFINE_DENSE(10)
+DEFINE_DENSE(11)
+DEFINE_DENSE(12)
+DEFINE_DENSE(13)
+DEFINE_DENSE(14)
+DEFINE_DENSE(15)
+DEFINE_DENSE(16)
+DEFINE_DENSE(17)
+DEFINE_DENSE(18)
+DEFINE_DENSE(19)
+DEFINE_DENSE(20)
+DEFINE_DENSE(21)
+DEFINE_DENSE(22)
+DEFINE_DENSE(23)
+DEFINE_DENSE(24)
+DEFINE_DENSE(25)
+DEFINE_DENSE(26)
+DEFINE_DENSE(27)
+DEFINE_DENSE(28)
+DEFINE_DENSE(29)
+DEFINE_DENSE(30)
+DEFINE_DENSE(31)
+DEFINE_DENSE(32)
+
+#define DENSE_ROW(PREFIX)                                                                   \
+    {NULL, PREFIX##1, PREFIX##2, PREFIX##3, PREFIX##4, PREFIX##5, PREFIX##6, PREFIX##7,     \
+     PREFIX##8, PREFIX##9, PREFIX##10, PREFIX##11, PREFIX##12, PREFIX##13, PREFIX##14,      \
+     PREFIX##15, PREFIX##16, PREFIX##17, PREFIX##18, PREFIX##19, PREFIX##20, PREFIX##21,    \
+     PREFIX##22, PREFIX##23, PREFIX##24, PREFIX##25, PREFIX##26, PREFIX##27, PREFIX##28,    \
+     PREFIX##29, PREFIX##30, PREFIX##31, PREFIX##32}
+static const kernel_fn DENSE_THRESHOLD[DENSE_MAX + 1] = DENSE_ROW(dense_);
+static const kernel_fn DENSE_BAND[DENSE_MAX + 1] = DENSE_ROW(dense_band_);
+
+/* The dense kernel for this call, or NULL for the general one: every input in group 0 with
+ * weight 1, at most DENSE_MAX of them; threshold: k = floor(m/2) and no zero plane asked at odd
+ * m; band: k_lo, k_hi <= m (they fit the counter's bit_length(m) bits). */
+static kernel_fn dense_kernel(int mode, const Py_ssize_t *count, Py_ssize_t n_in, uint64_t k0,
+                              uint64_t k1, int has_zero) {
+    if (n_in < 1 || n_in > DENSE_MAX || count[0] != n_in) return NULL;
+    const uint64_t m = (uint64_t)n_in;
+    if (mode == MODE_THRESHOLD && k0 == m / 2 && (m % 2 == 0 || !has_zero))
+        return DENSE_THRESHOLD[n_in];
+    if (mode == MODE_BAND && k0 <= m && k1 <= m) return DENSE_BAND[n_in];
+    return NULL;
+}
+
 /* The kernel runs over whole steps of words every input has in full; the last words (at most
  * STEP: n_words % STEP, or one step more when an input ends inside its last word) go through
  * the same kernel once more on zero-padded copies, whose own zero count would include the
@@ -495,7 +636,9 @@ static PyObject *run_kernel(int mode, PyObject *inputs, Py_buffer *shift_view,
 
     uint64_t zero_bits;
     Py_BEGIN_ALLOW_THREADS
-    zero_bits = run_all(KERNELS[mode][bits], planes, in_bytes, first, count, n_in, k0, k1,
+    kernel_fn fn = dense_kernel(mode, count, n_in, k0, k1, has_zero);
+    if (fn == NULL) fn = KERNELS[mode][bits];
+    zero_bits = run_all(fn, planes, in_bytes, first, count, n_in, k0, k1,
                         (uint64_t *)neg_view->buf, has_zero ? (uint64_t *)zero_view.buf : NULL,
                         n_words, min_words, pad);
     Py_END_ALLOW_THREADS
@@ -865,7 +1008,8 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__planes(void) {
     PyObject *m = PyModule_Create(&module);
     if (m != NULL && (PyModule_AddIntConstant(m, "MAX_BITS", MAX_BITS) < 0 ||
-                      PyModule_AddIntConstant(m, "MAX_SHIFT", MAX_SHIFT) < 0)) {
+                      PyModule_AddIntConstant(m, "MAX_SHIFT", MAX_SHIFT) < 0 ||
+                      PyModule_AddIntConstant(m, "DENSE_MAX", DENSE_MAX) < 0)) {
         Py_DECREF(m);
         return NULL;
     }
