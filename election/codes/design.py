@@ -104,6 +104,20 @@ def ternary_minimal_patterns(n: int) -> np.ndarray:
     return np.array(rows)  # (patterns, n) int8
 
 
+def ilp_model(n: int, b: int, *, ternary: bool) -> tuple[np.ndarray, list[LinearConstraint]]:
+    """The supports (one variable x_S each) and the constraints of the ILP above: one per
+    pattern, n workers, and the degree order (the symmetry breaking)."""
+    supports = all_supports(n)  # (n_vars, n) int8
+    patterns = ternary_minimal_patterns(n) if ternary else minimal_patterns(n)
+    coeff = np.sign(patterns.astype(np.int32) @ supports.T.astype(np.int32))
+    degree_steps = np.diff(supports.T.astype(float), axis=0)  # (n-1, n_vars): d_{i+1} - d_i
+    return supports, [
+        LinearConstraint(coeff.astype(float), 2 * b + 1, np.inf),
+        LinearConstraint(np.ones((1, supports.shape[0])), n, n),
+        LinearConstraint(degree_steps, -np.inf, 0),
+    ]
+
+
 def minimum_redundancy_code(
     n: int,
     b: int,
@@ -126,16 +140,8 @@ def minimum_redundancy_code(
         raise CodeError(f"the exact ILP needs n <= {MAX_EXACT_N} (got n={n}); use the construction")
     started = time.perf_counter()
     cheap_bound = ternary_lower_bound_ones(n, b) if ternary else lower_bound_ones(n, b)
-    supports = all_supports(n)  # (n_vars, n) int8
-    patterns = ternary_minimal_patterns(n) if ternary else minimal_patterns(n)
-    coeff = np.sign(patterns.astype(np.int32) @ supports.T.astype(np.int32))
+    supports, constraints = ilp_model(n, b, ternary=ternary)
     cost = supports.sum(axis=1).astype(float)  # (n_vars,)
-    degree_steps = np.diff(supports.T.astype(float), axis=0)  # (n-1, n_vars): d_{i+1} - d_i
-    constraints = [
-        LinearConstraint(coeff.astype(float), 2 * b + 1, np.inf),
-        LinearConstraint(np.ones((1, cost.size)), n, n),
-        LinearConstraint(degree_steps, -np.inf, 0),
-    ]
     if upper_bound is not None:
         constraints.append(LinearConstraint(cost[None, :], -np.inf, upper_bound))
     options: dict[str, Any] = {"disp": verbose}

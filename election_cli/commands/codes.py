@@ -29,7 +29,7 @@ from election.codes.store import SHIPPED_NS, shipped_entry, write_shipped
 from election.codes.ternary import verify_ternary
 from election.errors import CodeError
 from election.votes.decoders import RULES, resolve_quorum
-from election_cli.commands import codes_ternary
+from election_cli.commands import codes_profiles, codes_ternary
 
 
 def emit(payload: dict[str, Any], text: str, args: argparse.Namespace) -> None:
@@ -153,6 +153,8 @@ def verify_ternary_cmd(matrix: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
+    if args.by_profile:
+        return codes_profiles.prove_by_profile(args)
     result = minimum_redundancy_code(
         args.n, args.b, time_limit=args.time_limit, ternary=args.ternary
     )
@@ -325,9 +327,22 @@ def _prove_parser(sub: argparse._SubParsersAction) -> None:
     prove = sub.add_parser("prove", help="run the exact minimum-redundancy ILP")
     prove.add_argument("--n", type=int, required=True)
     prove.add_argument("--b", type=int, required=True)
-    prove.add_argument("--time-limit", type=float, default=None, help="seconds (default: none)")
+    prove.add_argument(
+        "--time-limit", type=float, default=None,
+        help="seconds (default: none; with --by-profile: per profile, default 600)",
+    )  # fmt: skip
     prove.add_argument(
         "--ternary", action="store_true", help="ternary-perfect: every u in {-1, 0, +1}^n"
+    )
+    prove.add_argument(
+        "--by-profile", action="store_true",
+        help="rule out every code with at most --ones ones, one row-size profile at a time",
+    )  # fmt: skip
+    prove.add_argument(
+        "--ones", type=int, help="with --by-profile (default: the shipped code's ones - 1)"
+    )
+    prove.add_argument(
+        "--ledger", help="with --by-profile: JSON lines of decided profiles (skipped, appended)"
     )
     _output_flags(prove)
     prove.set_defaults(func=cmd_prove)
