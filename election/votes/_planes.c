@@ -297,8 +297,8 @@ _Static_assert(HALVES * 8 * FLUSH_STEPS <= 255, "the zero count's byte counters 
     STORE_OUT(neg, gt)                                                                      \
     STORE_ZERO(eq)
 
-#define BAND_STEP(BITS)                                                                     \
-    COUNT_GROUP(c, 0, BITS)                                                                 \
+/* The band's compare and stores on the counter c (shared by the general and dense kernels). */
+#define BAND_FINISH(BITS)                                                                   \
     VEC_ZERO(gt)                                                                            \
     VEC_ZERO(lt)                                                                            \
     COMPARE_TO(c, BITS, kb_hi, 1, gt, eq_hi)                                                \
@@ -309,6 +309,10 @@ _Static_assert(HALVES * 8 * FLUSH_STEPS <= 255, "the zero count's byte counters 
     vec_t z[HALVES];                                                                        \
     FOR_H z[h] = ~(gt[h] | lt[h]);                                                          \
     STORE_ZERO(z)
+
+#define BAND_STEP(BITS)                                                                     \
+    COUNT_GROUP(c, 0, BITS)                                                                 \
+    BAND_FINISH(BITS)
 
 #define QUORUM_STEP(BITS)                                                                   \
     COUNT_GROUP(cn, 0, BITS)                                                                \
@@ -436,16 +440,7 @@ static const kernel_fn KERNELS[N_MODES][MAX_BITS + 1] = {
 
 #define DENSE_BAND_STEP(M, BITS)                                                            \
     DENSE_COUNT(c, M, BITS)                                                                 \
-    VEC_ZERO(gt)                                                                            \
-    VEC_ZERO(lt)                                                                            \
-    COMPARE_TO(c, BITS, kb_hi, 1, gt, eq_hi)                                                \
-    COMPARE_TO(c, BITS, kb_lo, 0, lt, eq_lo)                                                \
-    (void)eq_hi;                                                                            \
-    (void)eq_lo;                                                                            \
-    STORE_OUT(neg, gt)                                                                      \
-    vec_t z[HALVES];                                                                        \
-    FOR_H z[h] = ~(gt[h] | lt[h]);                                                          \
-    STORE_ZERO(z)
+    BAND_FINISH(BITS)
 
 /* dense_M: threshold with k = floor(M/2) (the dispatch checks k0); the zero plane (T == k) is
  * written, when asked, at even M only, where it is the majority's tie: at odd M the majority has
