@@ -25,16 +25,19 @@ from master.config import MasterConfig
 from wire.flags import add_settings, check_retired, config_from, settings_of
 
 if TYPE_CHECKING:
+    from election.config import TrainConfig
     from election.training.recorder import RunRecorder
     from election.training.setup import Setup
     from master.checkpoint import MasterCheckpoint
     from master.metrics import Metrics
+    from master.peers import ShardPeers
     from master.server import MasterServer
     from master.service import MasterService
     from wire.jsonlog import JsonLog
 
 MASTER_SETTINGS = settings_of(MasterConfig)
 EXIT_TOO_FEW_VOTES = 3  # a round stayed below --min-votes: stopped, resumable
+EXIT_PEER_LOST = 4  # a peer master shard did not serve its part in time: stopped, resumable
 SERVER_GRACE_S = 2.0  # on stop, in-flight RPCs get this long before they are cancelled
 
 
@@ -150,6 +153,39 @@ def _log_serving(
     )
 
 
+def shard_config(cfg: TrainConfig, mc: MasterConfig) -> TrainConfig:
+    """The run's config on a master shard: the accusation needs whole votes, and a shard sees
+    its coordinates only, so with k > 1 auto turns it off and asking for it is an error."""
+    from election.notices import warn
+
+    if mc.master_shards == 1:
+        return cfg
+    if cfg.accusation == "on" or cfg.quarantine != "off":
+        raise ConfigError(
+            f"--master-shards={mc.master_shards}: the accusation and quarantine need whole votes "
+            "and a shard sees its coordinates only (use --accusation auto or off)"
+        )
+    if cfg.accusation_active and mc.shard == 0:
+        warn("accusation is off on sharded masters (a shard sees its coordinates only)")
+    return cfg.replace(accusation="off")
+
+
+def _shard_peers(service: MasterService, mc: MasterConfig) -> ShardPeers | None:
+    """Links to the other master shards (None for one master)."""
+    if mc.master_shards == 1:
+        return None
+    from master.peers import ShardPeers
+
+    return ShardPeers(
+        mc.peers,
+        mc.shard,
+        token=service.peer_token,
+        tls=mc.tls_files(),
+        wait_s=mc.shard_wait_s,
+        dim=service.dim,
+    )
+
+
 def _previous_metrics(run_dir: Path) -> list[dict[str, str]]:
     """The metrics.csv rows of the run before the restart (a fresh recorder rewrites it)."""
     from election.training.runs import read_metrics
@@ -164,12 +200,13 @@ def run(args: argparse.Namespace) -> int:
     from election.training.recorder import RunRecorder
     from election.training.setup import prepare
     from master.loop import resume_recorder, run_rounds
+    from master.peers import PeerLost
     from master.rounds import RoundsClosed, TooFewVotes
     from wire.jsonlog import JsonLog
 
     check_retired(os.environ)
     mc = config_from(MasterConfig, args, os.environ)
-    cfg = config_from_args(args, env=os.environ).replace(transport="grpc")
+    cfg = shard_config(config_from_args(args, env=os.environ).replace(transport="grpc"), mc)
     join_secret = join_secret_of(mc)
     log = JsonLog("master")
     ckpt = _load_checkpoint(mc, json.dumps(cfg.to_json_dict(), sort_keys=True))
@@ -182,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
     _log_serving(
         log, service, mc, port, http, resumed=ckpt is not None, run_dir=str(recorder.run_dir)
     )
+    peers = _shard_peers(service, mc)
     stopping = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
@@ -199,7 +237,11 @@ def run(args: argparse.Namespace) -> int:
             history=history,
             progress=not args.quiet,
             accusation=ckpt.accusation if ckpt else None,
+            peers=peers,
         )
+    except PeerLost as exc:
+        print(f"election: error: {exc}", file=sys.stderr)
+        return EXIT_PEER_LOST
     except RoundsClosed:
         log.event("stopped", round=service.rounds.open_round, checkpoint=mc.checkpoint_dir)
         return 0 if stopping.is_set() else 1

@@ -1,11 +1,12 @@
-"""A local cluster of real OS processes on loopback: one master, n workers/adversaries.
+"""A local cluster of real OS processes on loopback: one master (or k master shards), n
+workers/adversaries.
 
 ``train_grpc_cluster(cfg)`` is what ``election train --transport grpc`` runs: it starts
-``python -m master`` on a free port of 127.0.0.1, then one ``python -m worker`` per honest
-slot and one ``python -m adversary`` per Byzantine slot (the launcher knows which slots attack
-from the config; the master does not), waits, and returns the master's summary (the same
-shape as ``train_inprocess``'s). :class:`LocalCluster` is the process-level toolkit the fault
-tests use (kill and restart any process).
+``python -m master`` on a free port of 127.0.0.1 (k of them with ``--master-shards k``), then
+one ``python -m worker`` per honest slot and one ``python -m adversary`` per Byzantine slot
+(the launcher knows which slots attack from the config; the master does not), waits, and
+returns the master's summary (the same shape as ``train_inprocess``'s). :class:`LocalCluster`
+is the process-level toolkit the fault tests use (kill and restart any process).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,18 @@ def byzantine_slots(cfg: TrainConfig) -> tuple[int, ...]:
     return select_byzantine(cfg.byzantine_select, matrix=matrix, b=cfg.b, seed=cfg.seed)
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports of 127.0.0.1 (held open together while picked)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -64,8 +78,10 @@ class LocalCluster:
         master_args: Sequence[str] = (),
         client_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
+        shards: int = 1,
     ) -> None:
         self.cfg = cfg.replace(transport="grpc")
+        self.shards = shards  # k master shards (docs/grpc.md "Sharded masters"), 1 = one master
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.workdir / "config.json"
@@ -80,8 +96,9 @@ class LocalCluster:
             "ELECTION_JOIN_SECRET_FILE"
         ):
             self.env["ELECTION_JOIN_SECRET"] = secrets.token_hex(32)
-        self.port = 0
-        self.master: subprocess.Popen[bytes] | None = None
+        # sharded masters name each other's ports on their command lines: pick them up front
+        self.ports = [0] if shards == 1 else free_ports(shards)
+        self.masters: list[subprocess.Popen[bytes] | None] = [None] * shards
         self.slots: dict[int, subprocess.Popen[bytes]] = {}
         self.byzantine = byzantine_slots(self.cfg)
         self._starts = 0
@@ -96,77 +113,101 @@ class LocalCluster:
             [sys.executable, "-m", module, *args], stdout=out, stderr=err, env=self.env
         )
 
-    def start_master(self, extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
-        port_file = self.workdir / "master.port"
+    @staticmethod
+    def master_name(shard: int) -> str:
+        """The file stem of a master's logs: ``master`` (shard 0, or the one master),
+        ``master1``, ``master2`` ... for the other shards."""
+        return "master" if shard == 0 else f"master{shard}"
+
+    def start_master(self, extra: Sequence[str] = (), shard: int = 0) -> subprocess.Popen[bytes]:
+        name = self.master_name(shard)
+        port_file = self.workdir / f"{name}.port"
         port_file.unlink(missing_ok=True)
+        sharding = []
+        if self.shards > 1:
+            peers = ",".join(f"127.0.0.1:{p}" for p in self.ports)
+            sharding = ["--master-shards", str(self.shards), "--shard", str(shard)]
+            sharding += ["--shard-peers", peers]
+            if shard > 0:  # shard 0's run folder is the run's; the others' lie under shardK/
+                sharding += ["--runs-dir", str(Path(self.cfg.runs_dir) / f"shard{shard}")]
         args = [
             "--config",
             str(self.config_path),
             "--bind",
             "127.0.0.1",
             "--port",
-            str(self.port),
+            str(self.ports[shard]),
             "--port-file",
             str(port_file),
             "--json",
+            *sharding,
             *self.master_args,
             *extra,
         ]
-        self.master = self._spawn("master", args, "master", stdout=self.workdir / "master.out")
+        proc = self._spawn("master", args, name, stdout=self.workdir / f"{name}.out")
+        self.masters[shard] = proc
         deadline = time.monotonic() + START_TIMEOUT_S
         while not port_file.exists():
-            if self.master.poll() is not None:
+            if proc.poll() is not None:
                 raise ClusterError(
-                    f"master exited with {self.master.returncode}:\n"
-                    f"{_tail(self.workdir / 'master.log')}"
+                    f"{name} exited with {proc.returncode}:\n{_tail(self.workdir / f'{name}.log')}"
                 )
             if time.monotonic() > deadline:
-                raise ClusterError(f"master did not bind a port in {START_TIMEOUT_S:g}s")
+                raise ClusterError(f"{name} did not bind a port in {START_TIMEOUT_S:g}s")
             time.sleep(0.05)
-        self.port = int(port_file.read_text())
-        return self.master
+        self.ports[shard] = int(port_file.read_text())
+        return proc
+
+    @property
+    def master(self) -> subprocess.Popen[bytes] | None:
+        """The master process (shard 0's with sharded masters)."""
+        return self.masters[0]
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
 
     @property
     def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        """The master's address (shard 0's with sharded masters)."""
+        return f"127.0.0.1:{self.ports[0]}"
+
+    @property
+    def worker_target(self) -> str:
+        """What a worker's --master is: every shard's address, in shard order."""
+        return ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def start_slot(
         self, slot: int, *, adversary: bool | None = None, extra: Sequence[str] = ()
     ) -> subprocess.Popen[bytes]:
         attack = slot in self.byzantine if adversary is None else adversary
         module = "adversary" if attack else "worker"
-        args = ["--master", self.target, "--slot", str(slot), "--json", *self.client_args, *extra]
+        args = ["--master", self.worker_target, "--slot", str(slot), "--json"]
+        args += [*self.client_args, *extra]
         proc = self._spawn(module, args, f"slot{slot}", stdout=self.workdir / f"slot{slot}.out")
         self.slots[slot] = proc
         return proc
 
     def start_all(self) -> None:
-        self.start_master()
+        for shard in range(self.shards):
+            self.start_master(shard=shard)
         for slot in range(self.cfg.n):
             self.start_slot(slot)
 
     def wait(self, timeout_s: float) -> dict[str, Any]:
         """Wait for the master to finish; fail fast if it or any slot process fails."""
-        assert self.master is not None
+        masters = [m for m in self.masters if m is not None]
+        assert masters, "no master was started"
         deadline = time.monotonic() + timeout_s
-        while self.master.poll() is None:
-            for slot, proc in self.slots.items():
-                if proc.poll() not in (None, 0):
-                    raise ClusterError(
-                        f"slot {slot} exited with {proc.returncode}:\n"
-                        f"{_tail(self.workdir / f'slot{slot}.log')}"
-                    )
+        while any(m.poll() is None for m in masters):
+            self._raise_if_failed()
             if time.monotonic() > deadline:
                 raise ClusterError(
                     f"the run did not finish in {timeout_s:g}s:\n"
                     f"{_tail(self.workdir / 'master.log')}"
                 )
             time.sleep(0.05)
-        if self.master.returncode != 0:
-            raise ClusterError(
-                f"master exited with {self.master.returncode}:\n"
-                f"{_tail(self.workdir / 'master.log')}"
-            )
+        self._raise_if_failed()
         for slot, proc in self.slots.items():
             try:
                 proc.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -174,8 +215,19 @@ class LocalCluster:
                 raise ClusterError(f"slot {slot} did not exit after the run finished") from None
         return self.master_summary()
 
-    def master_summary(self) -> dict[str, Any]:
-        lines = (self.workdir / "master.out").read_text().strip().splitlines()
+    def _raise_if_failed(self) -> None:
+        """ClusterError with the log's tail when a master or a slot exited with an error."""
+        named = [(self.master_name(s), m) for s, m in enumerate(self.masters)]
+        named += [(f"slot{slot}", proc) for slot, proc in self.slots.items()]
+        for name, proc in named:
+            if proc is not None and proc.poll() not in (None, 0):
+                what = name.replace("slot", "slot ") if name.startswith("slot") else name
+                raise ClusterError(
+                    f"{what} exited with {proc.returncode}:\n{_tail(self.workdir / f'{name}.log')}"
+                )
+
+    def master_summary(self, shard: int = 0) -> dict[str, Any]:
+        lines = (self.workdir / f"{self.master_name(shard)}.out").read_text().strip().splitlines()
         return dict(json.loads(lines[-1]))
 
     def slot_summary(self, slot: int) -> dict[str, Any]:
@@ -184,7 +236,7 @@ class LocalCluster:
 
     def stop(self) -> None:
         """Kill whatever still runs (each process by its own handle)."""
-        for proc in [self.master, *self.slots.values()]:
+        for proc in [*self.masters, *self.slots.values()]:
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
@@ -196,16 +248,20 @@ def train_grpc_cluster(
     progress: bool = True,
     timeout_s: float = 24 * 3600.0,
     master_args: Sequence[str] = (),
+    master_shards: int = 1,
 ) -> dict[str, Any]:
-    """Run ``cfg`` on a local gRPC cluster; returns the master's summary.
+    """Run ``cfg`` on a local gRPC cluster; returns the master's summary (shard 0's).
 
     The processes' logs are copied into ``<run_dir>/cluster/``.
     """
     workdir = Path(tempfile.mkdtemp(prefix="election-grpc-"))
-    cluster = LocalCluster(cfg, workdir, master_args=["--quiet", *master_args])
+    cluster = LocalCluster(
+        cfg, workdir, master_args=["--quiet", *master_args], shards=master_shards
+    )
     try:
         if progress:
-            print(f"grpc cluster: master + {cfg.n} slots, logs in {workdir}", file=sys.stderr)
+            masters = "master" if master_shards == 1 else f"{master_shards} master shards"
+            print(f"grpc cluster: {masters} + {cfg.n} slots, logs in {workdir}", file=sys.stderr)
         cluster.start_all()
         summary = cluster.wait(timeout_s)
     finally:

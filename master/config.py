@@ -7,8 +7,10 @@ train`` flags), shipped to every worker in the Join answer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from election.errors import ConfigError
 from election.transport.base import ROUND_DEADLINE_S
 from master.admission import StreamLimits
 from wire.flags import PeerSecurity, at_least, host, seconds, setting, writable_file
@@ -19,6 +21,26 @@ from wire.options import DEFAULT_PORT
 
 def _run_id_problem(value: str) -> str | None:
     return run_id_problem(value) if value else None
+
+
+def parse_ordinal(text: str) -> int:
+    """``3`` -> 3; a StatefulSet pod name ``master-3`` -> 3 (its ordinal)."""
+    match = re.search(r"(\d+)$", text.strip())
+    if match is None:
+        raise ValueError("use a number or a name ending in -<ordinal>")
+    return int(match.group(1))
+
+
+def peer_addresses(text: str) -> tuple[str, ...]:
+    """``a:1,b:2`` -> ("a:1", "b:2") (blanks dropped)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _peers_problem(value: str) -> str | None:
+    for address in peer_addresses(value):
+        if re.fullmatch(r"[^\s:,]+:\d{1,5}", address) is None:
+            return f"{address!r} is not host:port"
+    return None
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,29 @@ class MasterConfig(PeerSecurity):
         "a round short of --min-votes waits this long past its deadline, then the master stops",
         seconds(),
     )
+    # sharded masters (docs/grpc.md "Sharded masters"): k processes, shard s owning the
+    # coordinates election.votes.shards.shard_ranges(d, k)[s] of every vote and update
+    master_shards: int = setting(
+        "--master-shards", 1, "k master shards serve this run (1 = one master)", at_least(1)
+    )
+    shard: int = setting(
+        "--shard",
+        0,
+        "this master's shard in [0, k): a number, or a pod name ending in -<ordinal>",
+        kind=parse_ordinal,
+    )
+    shard_peers: str = setting(
+        "--shard-peers",
+        "",
+        "every shard's host:port, comma-separated in shard order (k > 1; this shard's is unused)",
+        _peers_problem,
+    )
+    shard_wait_s: float = setting(
+        "--shard-wait",
+        300.0,
+        "a shard waits this long for a peer shard's part of a round, then stops (resumable)",
+        seconds(strict=True),
+    )
     join_secret_create: bool = setting(
         "--join-secret-create",
         False,
@@ -99,6 +144,27 @@ class MasterConfig(PeerSecurity):
     open_join: bool = setting(
         "--open-join", False, "open mode: anyone who can connect may Join (local experiments only)"
     )
+
+    def __post_init__(self) -> None:
+        k = self.master_shards
+        if not 0 <= self.shard < k:
+            raise ConfigError(f"--shard={self.shard} must be in [0, --master-shards = {k})")
+        if k > 1 and self.checkpoint_dir and self.checkpoint_every != 1:
+            raise ConfigError(
+                f"--master-shards={k} checkpoints every round (--checkpoint-every 1): a shard "
+                "resumed from an older round than its peers could not rejoin them"
+            )
+        peers = peer_addresses(self.shard_peers)
+        if k > 1 and len(peers) != k:
+            raise ConfigError(
+                f"--master-shards={k} needs --shard-peers with {k} host:port addresses "
+                f"(every shard's, in shard order), not {len(peers)}"
+            )
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        """Every shard's address, in shard order (() for one master)."""
+        return peer_addresses(self.shard_peers) if self.master_shards > 1 else ()
 
     @property
     def limits(self) -> StreamLimits:

@@ -19,6 +19,7 @@ from election.training.distributed import MasterFeatures, RoundRecord, run_maste
 from election.training.recorder import RunRecorder
 from election.training.schemes import Update
 from master import checkpoint
+from master.peers import ShardPeers
 from master.rounds import TooFewVotes
 from master.service import MasterService
 from master.transport import GrpcMaster
@@ -133,11 +134,12 @@ def run_rounds(
     history: list[tuple[int, dict[str, float]]],
     progress: bool = False,
     accusation: dict[str, Any] | None = None,
+    peers: ShardPeers | None = None,
 ) -> dict[str, Any]:
     """Run every remaining round, then write and return the summary; ``accusation`` is a
-    checkpoint's accusation state (resume)."""
+    checkpoint's accusation state (resume); ``peers``: this master is one of k shards."""
     setup, opts = service.setup, service.options
-    transport = GrpcMaster(service)
+    transport = GrpcMaster(service, peers)
     hooks = _Features(service, transport, recorder, history)
     features = MasterFeatures(
         recorder=recorder,
@@ -172,6 +174,8 @@ def run_rounds(
             checkpoint=opts.checkpoint_dir,
         )
         raise
+    finally:
+        transport.close()
 
 
 def resume_recorder(

@@ -9,6 +9,7 @@ election_round_seconds_sum / _count / election_round_seconds_last
                                              collect + aggregate + optimizer + checkpoint
 election_bytes_received_total                vote payload bytes accepted
 election_bytes_sent_total                    update and snapshot payload bytes streamed
+election_bytes_sent_peers_total              update parts streamed to peer master shards
 election_accuracy                            last evaluated test metric (accuracy or AUC)
 election_joins_total, election_resyncs_total Join calls, snapshots served
 with the accusation on (docs/accusation.md), per round:

@@ -92,6 +92,7 @@ class RoundState:
         self._votes: dict[int, Payload] = {}  # slot -> payload of the open round
         self._losses: dict[int, tuple[float, ...]] = {}  # slot -> its partitions' train losses
         self._updates: dict[int, RoundUpdate] = {}  # round -> published update
+        self._parts: dict[int, Payload] = {}  # round -> a shard's aggregated part, unpublished
         if last_update is not None:
             self._updates[last_update.round] = last_update
         self._joined: set[int] = set()
@@ -255,12 +256,43 @@ class RoundState:
             self._updates[update.round] = update
             for old in [r for r in self._updates if r <= update.round - KEEP_UPDATES]:
                 del self._updates[old]
+            self._parts.pop(update.round, None)  # the published update carries the part
             self._open = update.round + 1
             self._opened_at = time.monotonic()
             self._votes = {}
             self._losses = {}
             self._closing = False
             self._changed()
+
+    def publish_part(self, round_id: int, part: Payload) -> None:
+        """A master shard aggregated its coordinates of the open round: its peers may have the
+        part now (:meth:`wait_part`), before the round's update is applied and published."""
+        with self._cond:
+            if round_id != self._open:
+                raise ValueError(f"publish_part({round_id}) but the open round is {self._open}")
+            self._parts[round_id] = part
+            self._changed()
+
+    def wait_part(self, round_id: int, timeout_s: float) -> Payload | None:
+        """This shard's part of round ``round_id``'s update, waiting up to ``timeout_s`` while
+        the round is open or ahead (a peer shard may be a round ahead); None when the wait timed
+        out. Raises StaleRound when the round is no longer kept, RoundsClosed when shutting down.
+        """
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                if round_id in self._parts:
+                    return self._parts[round_id]
+                if round_id in self._updates:  # published (or re-served after a restart)
+                    return self._updates[round_id].payload
+                if round_id < self._open:
+                    raise StaleRound(f"part {round_id} is not kept; the peer shard is behind")
+                if self._closed:
+                    raise RoundsClosed("master is shutting down")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
 
     def wait_final_fetched(self, slots: int, timeout_s: float) -> bool:
         """After the last round: wait until ``slots`` slots fetched the final update."""

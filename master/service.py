@@ -7,6 +7,7 @@ methods and their results back; the training loop (:mod:`master.loop`) drives th
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 
@@ -37,7 +38,7 @@ from wire.messages import (
     max_vote_nbytes,
     payload_nbytes,
 )
-from wire.security import SlotTokens, join_secret_matches
+from wire.security import SlotTokens, join_secret_matches, peer_token
 
 
 def min_votes_for(n: int, b: int, requested: int = 0) -> int:
@@ -80,6 +81,12 @@ class MasterService:
         self.log = log
         self.node = MasterNode(setup)
         self.dim = self.node.replica.dim
+        # a master shard receives and aggregates the coordinates [lo, hi) of every vote
+        # (docs/grpc.md "Sharded masters"); one master: all d of them
+        self.master_shards, self.shard = options.master_shards, options.shard
+        self.shard_range = setup.scheme.shard_ranges(self.dim, self.master_shards)[self.shard]
+        self.width = self.shard_range[1] - self.shard_range[0]  # coordinates of a vote here
+        self.peer_token = peer_token(join_secret or "")
         self.model_lock = threading.Lock()
         self.model_round = first_round  # the round the replica's state is the start of
         # (model_round, digest), replaced as one tuple after every round: GetStatus reads it
@@ -89,7 +96,7 @@ class MasterService:
         self.config_json = json.dumps(cfg.to_json_dict(), sort_keys=True)
         self.tokens = SlotTokens(secret, run_id, cfg.n)
         self.slots = SlotTable(cfg.n, seed=cfg.seed)
-        self.max_vote_nbytes = max_vote_nbytes(setup.scheme, self.dim)
+        self.max_vote_nbytes = max_vote_nbytes(setup.scheme, self.width)
         self.rounds = RoundState(
             run_id=run_id,
             n_slots=cfg.n,
@@ -138,6 +145,18 @@ class MasterService:
         if query.round >= self.setup.total_steps:
             raise RunFinished(f"round {query.round} is past the last round")
 
+    def check_peer(self, query: UpdateQuery) -> None:
+        """A GetShardUpdate call: another shard of this run, with the peer token."""
+        slot = query.credentials.slot
+        if self.master_shards == 1 or not 0 <= slot < self.master_shards or slot == self.shard:
+            raise Unauthenticated(f"no peer shard {slot} in a run of {self.master_shards}")
+        if self.peer_token and not hmac.compare_digest(
+            self.peer_token.encode(), query.credentials.token.encode("utf-8", "replace")
+        ):
+            raise Unauthenticated("missing or wrong peer token")
+        if query.round >= self.setup.total_steps:
+            raise RunFinished(f"round {query.round} is past the last round")
+
     def delivered(self, slot: int, update: RoundUpdate, nbytes: int) -> None:
         """The whole update was written to ``slot``'s live stream (only then is it counted)."""
         self.metrics.inc("bytes_sent", nbytes)
@@ -146,8 +165,8 @@ class MasterService:
 
     def check_declared(self, encoding: str, length: int, total_nbytes: int) -> None:
         """A vote header's payload, before any payload byte is read: length, kind, size."""
-        if length != self.dim:
-            raise WrongLength(f"vote has {length} coordinates, the model has {self.dim}")
+        if length != self.width:
+            raise WrongLength(f"vote has {length} coordinates, {self._owned()}")
         scheme = self.setup.scheme
         if encoding != scheme.vote_encoding:
             raise MalformedMessage(
@@ -194,6 +213,8 @@ class MasterService:
             config_json=self.config_json,
             dim=self.dim,
             digest=digest,
+            master_shards=self.master_shards,
+            shard=self.shard,
         )
 
     # --- validation injected into the round state ---
@@ -206,5 +227,12 @@ class MasterService:
                 raise MalformedMessage(f"scheme {scheme.name} needs {PACKED_TERNARY} votes")
         elif not isinstance(payload, RawPayload) or payload.encoding != expected:
             raise MalformedMessage(f"scheme {scheme.name} needs {expected} votes")
-        if payload.length != self.dim:
-            raise WrongLength(f"vote has {payload.length} coordinates, the model has {self.dim}")
+        if payload.length != self.width:
+            raise WrongLength(f"vote has {payload.length} coordinates, {self._owned()}")
+
+    def _owned(self) -> str:
+        """What a vote's length must be, in words (for WrongLength)."""
+        if self.master_shards == 1:
+            return f"the model has {self.dim}"
+        lo, hi = self.shard_range
+        return f"master shard {self.shard} of {self.master_shards} owns {self.width} ([{lo}, {hi}))"

@@ -290,6 +290,25 @@ class ElectionServicer:
                 self._cache = (update, chunks, payload_nbytes(update.payload))
             return self._cache[1], self._cache[2]
 
+    # --- GetShardUpdate (between master shards) -------------------------------------------------
+    async def GetShardUpdate(self, request: Any, context: Any) -> None:
+        await self._guard(context, "GetShardUpdate", lambda: self._shard_part(request, context))
+
+    async def _shard_part(self, request: Any, context: Any) -> None:
+        query = serde.update_query_from_proto(parsed(request))
+        self.service.check_peer(query)  # authenticate before anything else
+        peer = query.credentials.slot
+        with self.admission.enter("peer-poll", peer, self.limits.polls_per_slot, f"shard {peer}"):
+            while True:
+                part = self.service.rounds.wait_part(query.round, 0.0)
+                if part is not None:
+                    break
+                await self.changed.wait(LONG_POLL_SLICE_S)
+            message = RoundUpdate(round=query.round, digest="", payload=part)
+            for chunk in serde.update_to_chunks(message, chunk_bytes=self.chunk_bytes):
+                await context.write(chunk)
+        self.service.metrics.inc("bytes_sent_peers", payload_nbytes(part))
+
     # --- GetSnapshot ---------------------------------------------------------------------------
     async def GetSnapshot(self, request: Any, context: Any) -> None:
         await self._guard(context, "GetSnapshot", lambda: self._snapshot(request, context))
@@ -322,6 +341,11 @@ def method_handlers(servicer: ElectionServicer) -> grpc.GenericRpcHandler:
         ),
         "GetUpdate": grpc.unary_stream_rpc_method_handler(
             servicer.GetUpdate,
+            request_deserializer=safe_deserializer(pb.UpdateRequest),
+            response_serializer=pb.UpdateChunk.SerializeToString,
+        ),
+        "GetShardUpdate": grpc.unary_stream_rpc_method_handler(
+            servicer.GetShardUpdate,
             request_deserializer=safe_deserializer(pb.UpdateRequest),
             response_serializer=pb.UpdateChunk.SerializeToString,
         ),

@@ -9,6 +9,7 @@ convert to and from the scheme codec's bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from election.training.schemes import PACKED_TERNARY, RAW_DTYPES, Scheme, Update
 from election.training.schemes import Vote as CoreVote
 from election.votes import PackedVote
+from election.votes.shards import join_votes, slice_vote
 from wire.errors import MalformedMessage
 from wire.limits import max_packed_nbytes
 from wire.snapshot import TensorSpec
@@ -179,3 +181,24 @@ class RunStatus:
     config_json: str
     dim: int
     digest: str  # model digest at the start of `round`
+    master_shards: int = 1  # k master shards serve the run (docs/grpc.md "Sharded masters")
+    shard: int = 0  # this master's shard index
+
+
+def slice_payload(payload: Payload, lo: int, hi: int) -> Payload:
+    """A vote or update payload's coordinates [lo, hi) (what master shard [lo, hi) receives)."""
+    if isinstance(payload, PackedVote):
+        return slice_vote(payload, lo, hi)
+    size = RAW_ENCODINGS[payload.encoding].itemsize
+    return RawPayload(payload.encoding, payload.data[lo * size : hi * size])
+
+
+def join_payloads(parts: Sequence[Payload]) -> Payload:
+    """The k shards' payload parts, in shard order, as one payload (the inverse of slicing)."""
+    packed = [p for p in parts if isinstance(p, PackedVote)]
+    if len(packed) == len(parts):
+        return join_votes(packed)
+    raws = [p for p in parts if isinstance(p, RawPayload)]
+    if len(raws) != len(parts) or len({p.encoding for p in raws}) != 1:
+        raise MalformedMessage("the shards' update parts have different encodings")
+    return RawPayload(raws[0].encoding, b"".join(p.data for p in raws))

@@ -82,6 +82,17 @@ def load_join_secret(value: str, path: str, *, create: bool = False) -> str:
     return value
 
 
+PEER_TOKEN_MESSAGE = b"election shard peer"  # what a master shard's peer token signs
+
+
+def peer_token(join_secret: str) -> str:
+    """The credential master shards present to each other (GetShardUpdate): HMAC-SHA256 of a
+    fixed message under the run's join secret, 64 hex digits; "" in open mode (no secret)."""
+    if not join_secret:
+        return ""
+    return hmac.new(join_secret.encode(), PEER_TOKEN_MESSAGE, hashlib.sha256).hexdigest()
+
+
 def join_secret_matches(expected: str, presented: str) -> bool:
     """Constant-time comparison as bytes (any presented string, even non-ASCII, is safe)."""
     if len(presented) > MAX_JOIN_SECRET_CHARS:

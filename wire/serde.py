@@ -316,6 +316,8 @@ def status_to_proto(s: RunStatus) -> pb.StatusResponse:
         config_json=s.config_json,
         dim=s.dim,
         digest=s.digest,
+        master_shards=s.master_shards,
+        shard=s.shard,
     )
 
 
@@ -330,4 +332,6 @@ def status_from_proto(msg: pb.StatusResponse) -> RunStatus:
         config_json=msg.config_json,
         dim=msg.dim,
         digest=msg.digest,
+        master_shards=max(1, msg.master_shards),  # 0: a master that predates sharding
+        shard=msg.shard,
     )

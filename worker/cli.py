@@ -62,7 +62,12 @@ def run_client(
     wc = worker_config(args, os.environ, service)
     log = JsonLog(service)
     tls = wc.tls_files()
-    client = MasterClient(wc.target, tls=tls, server_name=wc.tls_server_name)
+    clients = [MasterClient(t, tls=tls, server_name=wc.tls_server_name) for t in wc.targets]
+    client: Any = clients[0]
+    if len(clients) > 1:  # k master shards (docs/grpc.md "Sharded masters")
+        from worker.shards import ShardedClient
+
+        client = ShardedClient(clients)
     loop = WorkerLoop(client, wc, log=log, hooks=hooks, byzantine=byzantine, attack=attack)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:

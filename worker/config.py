@@ -29,7 +29,14 @@ def parse_slot(text: str) -> int:
 
 
 def master_address_problem(value: str) -> str | None:
-    """``host`` or ``host:port`` with a port in [1, 65535]."""
+    """``host`` or ``host:port`` with a port in [1, 65535]; sharded masters: a comma-separated
+    list of them, one per shard in shard order."""
+    if "," in value:
+        for part in value.split(","):
+            problem = master_address_problem(part.strip())
+            if problem is not None:
+                return f"{part.strip()!r}: {problem}"
+        return None
     match = re.fullmatch(r"(.*):(\d+)", value)
     if match is not None:
         if not 1 <= int(match.group(2)) <= 65535:
@@ -49,7 +56,7 @@ class WorkerConfig(PeerSecurity):
     master: str = setting(
         "--master",
         "127.0.0.1",
-        "master host, or host:port",
+        "master host, or host:port; k master shards: every shard's, comma-separated in order",
         master_address_problem,
         env="ELECTION_MASTER_ADDRESS",
     )
@@ -97,8 +104,12 @@ class WorkerConfig(PeerSecurity):
     )
 
     @property
+    def targets(self) -> tuple[str, ...]:
+        """``host:port`` of the master, or of every master shard in shard order."""
+        parts = [p.strip() for p in self.master.split(",") if p.strip()]
+        return tuple(p if re.search(r":\d+$", p) else f"{p}:{self.port}" for p in parts)
+
+    @property
     def target(self) -> str:
-        """``host:port`` of the master."""
-        if re.search(r":\d+$", self.master):
-            return self.master
-        return f"{self.master}:{self.port}"
+        """``host:port`` of the master (of shard 0 with sharded masters)."""
+        return self.targets[0]

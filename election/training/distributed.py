@@ -2,7 +2,9 @@
 
 master, for r = first .. total-1 (docs/design.md, Sec. 3 Architecture and one round):
     ballots = transport.gather(r, deadline)          # validated on receipt; None = abstention
-    update  = MasterNode.round(r, votes)             # the scheme's aggregate -> optimizer step
+    update  = transport.complete(r, aggregate(votes))  # the scheme's rule over the master's
+                                                     # coordinates (a shard joins its peers')
+    apply(update)                                    # -> optimizer step
     evaluate every K rounds and at the end           # RunRecorder -> metrics.csv
     checkpoint every K rounds (feature, optional)    # before broadcasting: a restart re-serves r
     transport.broadcast(r, update, digest)           # digest of the model after the update
@@ -128,10 +130,13 @@ def _apply(
     features: MasterFeatures,
     used: list[Vote | None],
 ) -> tuple[Update, str, dict[str, float] | None]:
-    """Aggregate and apply under the transport's model lock; the update, digest, evaluation."""
+    """Aggregate (outside the model lock: a shard may wait for its peers' parts), then apply
+    under the transport's model lock; the update, digest, evaluation."""
     setup, done, evaluation = node.setup, step + 1, None
+    lo, hi = transport.coordinates(node.replica.dim)  # a master shard aggregates its slice
+    update = transport.complete(step, node.aggregate(used, hi - lo))  # ... and joins the rest
     with transport.model_lock():
-        update = node.round(step, used)
+        node.apply(step, update)
         digest = node.replica.digest()
         transport.applied(step)
         if done % setup.cfg.eval_every == 0 or done == setup.total_steps:

@@ -124,9 +124,17 @@ class MasterNode:
 
     def round(self, step: int, votes: Sequence[Vote | None]) -> Update:
         """Aggregate the votes with the scheme's rule, step the optimizer; the update."""
-        scheme = self.setup.scheme
-        update = scheme.aggregate(votes, self.replica.dim)
-        self.replica.apply_update(
-            scheme.update_tensor(update, self.setup.device), epoch=self.setup.epoch_of(step)
-        )
+        update = self.aggregate(votes, self.replica.dim)
+        self.apply(step, update)
         return update
+
+    def aggregate(self, votes: Sequence[Vote | None], width: int) -> Update:
+        """The scheme's rule over votes of ``width`` coordinates (a master shard's slice, or d)."""
+        return self.setup.scheme.aggregate(votes, width)
+
+    def apply(self, step: int, update: Update) -> None:
+        """Step the optimizer with the whole update of round ``step``."""
+        self.replica.apply_update(
+            self.setup.scheme.update_tensor(update, self.setup.device),
+            epoch=self.setup.epoch_of(step),
+        )

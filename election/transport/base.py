@@ -73,6 +73,16 @@ class MasterTransport(ABC):
         """Held by the loop while it changes or reads the master's replica (default: none)."""
         yield
 
+    def coordinates(self, dim: int) -> tuple[int, int]:
+        """The coordinates [lo, hi) whose votes this master receives and aggregates (a master
+        shard's range, docs/grpc.md "Sharded masters"; default: all d of them)."""
+        return (0, dim)
+
+    def complete(self, round_id: int, part: Update) -> Update:
+        """The whole update of round ``round_id`` from this master's aggregate of its
+        coordinates (a shard joins its peers' parts; default: the part is the whole)."""
+        return part
+
     def applied(self, round_id: int) -> None:  # noqa: B027 - optional hook
         """Called under :meth:`model_lock` right after round ``round_id``'s update is applied."""
 

@@ -24,17 +24,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_training_flags(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--master-shards",
+        type=int,
+        default=1,
+        metavar="K",
+        help="with --transport grpc: K master shards, each owning a coordinate range "
+        "(docs/grpc.md 'Sharded masters'); the model is that of one master [default 1]",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, env=os.environ)
-    summary = run_training(cfg, progress=not args.quiet)
+    if args.master_shards < 1:
+        raise ConfigError(f"--master-shards={args.master_shards} must be at least 1")
+    if args.master_shards > 1 and cfg.transport != "grpc":
+        raise ConfigError("--master-shards > 1 needs --transport grpc (or `election master`)")
+    summary = run_training(cfg, progress=not args.quiet, master_shards=args.master_shards)
     print_summary(summary, as_json=args.json)
     return 0
 
 
-def run_training(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
+def run_training(
+    cfg: TrainConfig, *, progress: bool = True, master_shards: int = 1
+) -> dict[str, Any]:
     """Dispatch on the transport; every transport returns the same summary shape."""
     from election.training.setup import prepare
 
@@ -47,7 +61,7 @@ def run_training(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             from master.cluster import train_grpc_cluster
         except ModuleNotFoundError as exc:
             raise ConfigError(f"transport=grpc is not available: {exc}") from exc
-        return train_grpc_cluster(cfg, progress=progress)
+        return train_grpc_cluster(cfg, progress=progress, master_shards=master_shards)
     raise ConfigError(
         "transport=mpi runs under mpirun: `mpirun -n N+1 election mpi <the same flags>`"
     )

@@ -85,20 +85,33 @@ def run_inprocess_hub(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
     return hub_cluster(cfg.replace(runs_dir=str(workdir / "runs"))).summary
 
 
-def run_grpc(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
-    """A real local cluster: master, workers and adversaries as OS processes on loopback."""
+def run_grpc(cfg: TrainConfig, workdir: Path, shards: int = 1) -> dict[str, Any]:
+    """A real local cluster: master (or ``shards`` master shards), workers and adversaries as
+    OS processes on loopback; shard 0's summary, with every shard's under "shard_summaries"."""
     from master.cluster import LocalCluster
 
     cluster = LocalCluster(
         cfg.replace(runs_dir=str(workdir / "runs")),
         workdir / "cluster",
         master_args=["--quiet", "--round-deadline", str(GRPC_ROUND_DEADLINE_S)],
+        shards=shards,
     )
     try:
         cluster.start_all()
-        return cluster.wait(TIMEOUT_S)
+        summary = cluster.wait(TIMEOUT_S)
+        summary["shard_summaries"] = [cluster.master_summary(s) for s in range(shards)]
+        return summary
     finally:
         cluster.stop()
+
+
+def run_grpc_shards(k: int) -> Runner:
+    """k master shards (docs/grpc.md "Sharded masters") as a contract transport."""
+
+    def run(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
+        return run_grpc(cfg, workdir, shards=k)
+
+    return run
 
 
 def run_mpi(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
@@ -130,7 +143,15 @@ def run_mpi(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
 RUNNERS: dict[str, Runner] = {
     "inprocess-hub": run_inprocess_hub,
     "grpc": run_grpc,
+    "grpc-shards2": run_grpc_shards(2),
+    "grpc-shards3": run_grpc_shards(3),
     "mpi": run_mpi,
 }
+SHARDED = {"grpc-shards2": 2, "grpc-shards3": 3}  # transport -> master shards
 # Transports whose runs belong to the heavier CI tier (`pytest -m e2e`).
-E2E_TRANSPORTS = {"mpi"}
+E2E_TRANSPORTS = {"mpi", "grpc-shards3"}
+# k = 2 shards run only these cases, in the default tier (the packed majority with the quorum
+# decoder, a file code with an idle worker and master-side partition momentum); k = 3 runs
+# every case in the e2e tier.
+SHARDED_DEFAULT = {"grpc-shards2"}
+SHARDED_DEFAULT_CASES = {"deterministic-omniscient", "seed-protocol-gappy-file"}

@@ -18,7 +18,13 @@ import pytest
 from election.config import TrainConfig, build_config
 from election.training.loop import train_inprocess
 from election.training.setup import prepare
-from tests.contract.runners import E2E_TRANSPORTS, RUNNERS
+from tests.contract.runners import (
+    E2E_TRANSPORTS,
+    RUNNERS,
+    SHARDED,
+    SHARDED_DEFAULT,
+    SHARDED_DEFAULT_CASES,
+)
 from tests.unit.test_augment import write_tiny_cifar
 
 GAPPY = "file:<gappy>"  # replaced by a matrix file written in the case's folder
@@ -93,11 +99,21 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, A
     return {case: train_inprocess(prepare(config(case, runs)), progress=False) for case in CASES}
 
 
-@pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize(
-    "transport",
-    [pytest.param(t, marks=pytest.mark.e2e) if t in E2E_TRANSPORTS else t for t in RUNNERS],
-)
+def _transport_cases() -> list[Any]:
+    """(transport, case) pairs: the e2e tier runs MPI and k = 3 master shards on every case, the
+    default tier k = 2 master shards on a few."""
+    out = []
+    for transport in RUNNERS:
+        for case in CASES:
+            if transport in SHARDED_DEFAULT and case not in SHARDED_DEFAULT_CASES:
+                continue  # the e2e tier's k = 3 runs every case
+            heavy = transport in E2E_TRANSPORTS
+            marks = [pytest.mark.e2e] if heavy else []
+            out.append(pytest.param(transport, case, marks=marks, id=f"{transport}-{case}"))
+    return out
+
+
+@pytest.mark.parametrize(("transport", "case"), _transport_cases())
 def test_transport_trains_the_same_model_as_the_single_process_loop(
     transport: str, case: str, reference: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -109,7 +125,18 @@ def test_transport_trains_the_same_model_as_the_single_process_loop(
     assert summary["byzantine"] == expected["byzantine"]
     assert (Path(summary["run_dir"]) / "summary.json").is_file()
     # counted alike on every transport: the votes' payload bytes and the train loss
-    assert summary["wire_bytes_per_round"] == expected["wire_bytes_per_round"]
+    if transport in SHARDED:  # each shard counts the payload bytes of its own coordinates
+        shards = summary["shard_summaries"]
+        assert [s["model_sha256"] for s in shards] == [expected["model_sha256"]] * len(shards)
+        assert [s["shard"] for s in shards] == list(range(SHARDED[transport]))
+        per_shard = [s["wire_bytes_per_round"] for s in shards]
+        assert all(0 < b < expected["wire_bytes_per_round"] for b in per_shard), per_shard
+        # each slice picks its own zero encoding, never larger than the whole's part of it;
+        # at most one byte per slice, bit-plane and vote is lost to rounding up
+        k = SHARDED[transport]
+        assert sum(per_shard) <= expected["wire_bytes_per_round"] + 2 * k * expected["n"]
+    else:
+        assert summary["wire_bytes_per_round"] == expected["wire_bytes_per_round"]
     assert train_losses(summary) == train_losses(expected)
     assert all(loss != "nan" for loss in train_losses(summary))
 

@@ -195,7 +195,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("run_id", "round", "total_rounds", "finished", "n_slots", "joined_slots", "config_json", "dim", "digest")
+    __slots__ = ("run_id", "round", "total_rounds", "finished", "n_slots", "joined_slots", "config_json", "dim", "digest", "master_shards", "shard")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     ROUND_FIELD_NUMBER: _ClassVar[int]
     TOTAL_ROUNDS_FIELD_NUMBER: _ClassVar[int]
@@ -205,6 +205,8 @@ class StatusResponse(_message.Message):
     CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
     DIM_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
+    MASTER_SHARDS_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     round: int
     total_rounds: int
@@ -214,4 +216,6 @@ class StatusResponse(_message.Message):
     config_json: str
     dim: int
     digest: str
-    def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., total_rounds: _Optional[int] = ..., finished: _Optional[bool] = ..., n_slots: _Optional[int] = ..., joined_slots: _Optional[int] = ..., config_json: _Optional[str] = ..., dim: _Optional[int] = ..., digest: _Optional[str] = ...) -> None: ...
+    master_shards: int
+    shard: int
+    def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., total_rounds: _Optional[int] = ..., finished: _Optional[bool] = ..., n_slots: _Optional[int] = ..., joined_slots: _Optional[int] = ..., config_json: _Optional[str] = ..., dim: _Optional[int] = ..., digest: _Optional[str] = ..., master_shards: _Optional[int] = ..., shard: _Optional[int] = ...) -> None: ...

@@ -59,6 +59,11 @@ class ElectionStub:
                 request_serializer=wire_dot_gen_dot_election_dot_v1_dot_election__pb2.StatusRequest.SerializeToString,
                 response_deserializer=wire_dot_gen_dot_election_dot_v1_dot_election__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.GetShardUpdate = channel.unary_stream(
+                '/election.v1.Election/GetShardUpdate',
+                request_serializer=wire_dot_gen_dot_election_dot_v1_dot_election__pb2.UpdateRequest.SerializeToString,
+                response_deserializer=wire_dot_gen_dot_election_dot_v1_dot_election__pb2.UpdateChunk.FromString,
+                _registered_method=True)
 
 
 class ElectionServicer:
@@ -103,6 +108,18 @@ class ElectionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetShardUpdate(self, request, context):
+        """Between master shards only (StatusResponse.master_shards > 1): long poll for this shard's
+        part of round `round`'s update (its coordinates, in the update's encoding), served as soon
+        as the shard has aggregated it, before it applies the round. `slot` is the asking shard,
+        `token` the peer token: HMAC-SHA256(key = join secret, message = "election shard peer"),
+        64 hex digits ("" for a master in open mode); `run_id` is not checked. Peers join the k
+        parts in shard order into the whole update (docs/grpc.md, "Sharded masters").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ElectionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +147,11 @@ def add_ElectionServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=wire_dot_gen_dot_election_dot_v1_dot_election__pb2.StatusRequest.FromString,
                     response_serializer=wire_dot_gen_dot_election_dot_v1_dot_election__pb2.StatusResponse.SerializeToString,
+            ),
+            'GetShardUpdate': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetShardUpdate,
+                    request_deserializer=wire_dot_gen_dot_election_dot_v1_dot_election__pb2.UpdateRequest.FromString,
+                    response_serializer=wire_dot_gen_dot_election_dot_v1_dot_election__pb2.UpdateChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +289,33 @@ class Election:
             '/election.v1.Election/GetStatus',
             wire_dot_gen_dot_election_dot_v1_dot_election__pb2.StatusRequest.SerializeToString,
             wire_dot_gen_dot_election_dot_v1_dot_election__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetShardUpdate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/election.v1.Election/GetShardUpdate',
+            wire_dot_gen_dot_election_dot_v1_dot_election__pb2.UpdateRequest.SerializeToString,
+            wire_dot_gen_dot_election_dot_v1_dot_election__pb2.UpdateChunk.FromString,
             options,
             channel_credentials,
             insecure,
