@@ -4,7 +4,7 @@
 #   bash scripts/validate-k8s.sh               # render every kustomization and validate it
 #   K8S_VERSIONS="1.29.0 1.33.0" bash scripts/validate-k8s.sh
 #
-# 1. Render k8s/base, k8s/overlays/gpu and k8s/overlays/tls with scripts/render_k8s.py (a
+# 1. Render k8s/base and every k8s/overlays/* (gpu, tls, shards) with scripts/render_k8s.py (a
 #    small pure-Python kustomize subset; no kustomize package exists on PyPI or in Debian 12).
 #    When `kubectl` is installed, also render with `kubectl kustomize` (real kustomize) and
 #    require the same objects, so the subset renderer cannot drift from kustomize.

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("ELECTION_IMAGE", "election-coding:cpu")
 STEPS = int(os.environ.get("E2E_STEPS", "20"))  # rounds of the plain scenario
 TLS_STEPS = int(os.environ.get("E2E_TLS_STEPS", "5"))  # rounds of the mTLS scenario
+SHARD_STEPS = int(os.environ.get("E2E_SHARD_STEPS", "5"))  # rounds of the two-shard scenario
 TIMEOUT_S = 600
 # The scenario: paper Fig. 4 setting on the embedded dataset; the adversary holds slot 4.
 SETTINGS = {
@@ -123,6 +124,8 @@ def reference_sha(steps: int) -> str:
         ["compose.yaml", "compose.gpu.yaml"],
         ["compose.yaml", "compose.tls.yaml"],
         ["compose.yaml", "compose.gpu.yaml", "compose.tls.yaml"],
+        ["compose.yaml", "compose.shards.yaml"],
+        ["compose.yaml", "compose.gpu.yaml", "compose.shards.yaml"],
     ],
 )
 def test_compose_config_is_valid_for_every_overlay_combination(files: list[str]) -> None:
@@ -146,6 +149,18 @@ def test_compose_run_completes_and_matches_the_in_process_model(project: Project
     assert summary["transport"] == "grpc"
     assert summary["byzantine"] == [4]
     assert summary["model_sha256"] == reference_sha(STEPS)
+
+
+@pytest.mark.parametrize(
+    "project", [(["compose.yaml", "compose.shards.yaml"], SHARD_STEPS)], indirect=True
+)
+def test_two_master_shards_train_the_model_of_one_master(project: Project) -> None:
+    project("up", "--no-build", "--exit-code-from", "master")
+    summary = project.summary()  # shard 0's run folder; shard 1's lies under runs/shard1/
+    assert summary["status"] == "completed"
+    assert summary["steps"] == SHARD_STEPS
+    assert (summary["master_shards"], summary["shard"]) == (2, 0)
+    assert summary["model_sha256"] == reference_sha(SHARD_STEPS)
 
 
 @pytest.mark.parametrize(

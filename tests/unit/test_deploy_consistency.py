@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILES = ["compose.yaml", "compose.gpu.yaml", "compose.tls.yaml"]
+COMPOSE_FILES = ["compose.yaml", "compose.gpu.yaml", "compose.tls.yaml", "compose.shards.yaml"]
 K8S_FILES = sorted((ROOT / "k8s").rglob("*.yaml"))
 # Variables read by the container scripts or used only inside the manifests, not by Python code.
 CONTAINER_VARS = {
