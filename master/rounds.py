@@ -92,7 +92,7 @@ class RoundState:
         self._votes: dict[int, Payload] = {}  # slot -> payload of the open round
         self._losses: dict[int, tuple[float, ...]] = {}  # slot -> its partitions' train losses
         self._updates: dict[int, RoundUpdate] = {}  # round -> published update
-        self._parts: dict[int, Payload] = {}  # round -> a shard's aggregated part, unpublished
+        self._parts: dict[int, RoundUpdate] = {}  # round -> a shard's part (no digest yet)
         if last_update is not None:
             self._updates[last_update.round] = last_update
         self._joined: set[int] = set()
@@ -178,25 +178,19 @@ class RoundState:
         Raises StaleRound when it is no longer kept (resync), FutureRound when the round is not
         open yet, RoundsClosed when shutting down; None when the wait timed out.
         """
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while True:
-                if round_id in self._updates:
-                    return self._updates[round_id]
-                if self._updates and round_id < min(self._updates):
-                    raise StaleRound(f"update {round_id} is gone; resync from a snapshot")
-                if round_id > self._open:
-                    raise FutureRound(
-                        f"round {round_id} is not open; the open round is {self._open}"
-                    )
-                if round_id < self._open:
-                    raise StaleRound(f"update {round_id} is not kept; resync from a snapshot")
-                if self._closed:
-                    raise RoundsClosed("master is shutting down")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._cond.wait(remaining)
+
+        def look() -> RoundUpdate | None:
+            if round_id in self._updates:
+                return self._updates[round_id]
+            if self._updates and round_id < min(self._updates):
+                raise StaleRound(f"update {round_id} is gone; resync from a snapshot")
+            if round_id > self._open:
+                raise FutureRound(f"round {round_id} is not open; the open round is {self._open}")
+            if round_id < self._open:
+                raise StaleRound(f"update {round_id} is not kept; resync from a snapshot")
+            return None
+
+        return self._wait_for(look, timeout_s)
 
     def mark_fetched_final(self, slot: int) -> None:
         """A slot received the last round's update (the master may stop once all did).
@@ -270,23 +264,37 @@ class RoundState:
         with self._cond:
             if round_id != self._open:
                 raise ValueError(f"publish_part({round_id}) but the open round is {self._open}")
-            self._parts[round_id] = part
+            self._parts[round_id] = RoundUpdate(round_id, "", part)
             self._changed()
 
-    def wait_part(self, round_id: int, timeout_s: float) -> Payload | None:
-        """This shard's part of round ``round_id``'s update, waiting up to ``timeout_s`` while
-        the round is open or ahead (a peer shard may be a round ahead); None when the wait timed
-        out. Raises StaleRound when the round is no longer kept, RoundsClosed when shutting down.
-        """
+    def wait_part(self, round_id: int, timeout_s: float) -> RoundUpdate | None:
+        """This shard's part of round ``round_id``'s update (its ``payload``; the digest is ""
+        until the round is published), waiting up to ``timeout_s`` while the round is open or
+        ahead (a peer shard may be a round ahead); None when the wait timed out. Raises
+        StaleRound when the round is no longer kept, RoundsClosed when shutting down."""
+
+        def look() -> RoundUpdate | None:
+            if round_id in self._parts:
+                return self._parts[round_id]
+            if round_id in self._updates:  # published (or re-served after a restart)
+                return self._updates[round_id]
+            if round_id < self._open:
+                raise StaleRound(f"part {round_id} is not kept; the peer shard is behind")
+            return None
+
+        return self._wait_for(look, timeout_s)
+
+    def _wait_for(
+        self, look: Callable[[], RoundUpdate | None], timeout_s: float
+    ) -> RoundUpdate | None:
+        """``look()`` under the lock until it answers (its errors propagate), the state is
+        closed (RoundsClosed) or ``timeout_s`` passed (None)."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while True:
-                if round_id in self._parts:
-                    return self._parts[round_id]
-                if round_id in self._updates:  # published (or re-served after a restart)
-                    return self._updates[round_id].payload
-                if round_id < self._open:
-                    raise StaleRound(f"part {round_id} is not kept; the peer shard is behind")
+                found = look()
+                if found is not None:
+                    return found
                 if self._closed:
                     raise RoundsClosed("master is shutting down")
                 remaining = deadline - time.monotonic()

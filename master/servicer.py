@@ -272,15 +272,20 @@ class ElectionServicer:
         self.service.check_update_query(query)  # authenticate before anything else
         slot = query.credentials.slot
         with self.admission.enter("poll", slot, self.limits.polls_per_slot, f"slot {slot}"):
-            while True:
-                update = self.service.rounds.wait_update(query.round, 0.0)
-                if update is not None:
-                    break
-                await self.changed.wait(LONG_POLL_SLICE_S)
+            update = await self._long_poll(lambda: self.service.rounds.wait_update(query.round, 0))
             chunks, nbytes = self._update_chunks(update)
             for chunk in chunks:
                 await context.write(chunk)  # raises CancelledError when the client is gone
         self.service.delivered(slot, update, nbytes)
+
+    async def _long_poll(self, look: Callable[[], RoundUpdate | None]) -> RoundUpdate:
+        """``look()`` (a non-blocking look at the round state) until it has an answer, waking
+        on every change of the round state; its errors end the call."""
+        while True:
+            found = look()
+            if found is not None:
+                return found
+            await self.changed.wait(LONG_POLL_SLICE_S)
 
     def _update_chunks(self, update: RoundUpdate) -> tuple[list[pb.UpdateChunk], int]:
         """The update's messages, built once per round and shared by every worker's stream."""
@@ -299,15 +304,10 @@ class ElectionServicer:
         self.service.check_peer(query)  # authenticate before anything else
         peer = query.credentials.slot
         with self.admission.enter("peer-poll", peer, self.limits.polls_per_slot, f"shard {peer}"):
-            while True:
-                part = self.service.rounds.wait_part(query.round, 0.0)
-                if part is not None:
-                    break
-                await self.changed.wait(LONG_POLL_SLICE_S)
-            message = RoundUpdate(round=query.round, digest="", payload=part)
-            for chunk in serde.update_to_chunks(message, chunk_bytes=self.chunk_bytes):
+            part = await self._long_poll(lambda: self.service.rounds.wait_part(query.round, 0))
+            for chunk in serde.update_to_chunks(part, chunk_bytes=self.chunk_bytes):
                 await context.write(chunk)
-        self.service.metrics.inc("bytes_sent_peers", payload_nbytes(part))
+        self.service.metrics.inc("bytes_sent_peers", payload_nbytes(part.payload))
 
     # --- GetSnapshot ---------------------------------------------------------------------------
     async def GetSnapshot(self, request: Any, context: Any) -> None:
