@@ -183,6 +183,7 @@ def _shard_peers(service: MasterService, mc: MasterConfig) -> ShardPeers | None:
         tls=mc.tls_files(),
         wait_s=mc.shard_wait_s,
         dim=service.dim,
+        stopping=lambda: service.rounds.closed,
     )
 
 

@@ -7,19 +7,21 @@ in parallel, and joins the k parts in shard order:
 
     update = join(part_0, ..., part_{k-1})     # election.votes.shards.join_votes
 
-A peer that is restarting or not up yet is asked again with backoff until ``wait_s`` has
-passed; then :class:`PeerLost` stops the shard (resumable from its checkpoint).
+A peer that is restarting or not up yet is asked again until ``wait_s`` has passed; then
+:class:`PeerLost` stops the shard (resumable from its checkpoint). A shard that is told to stop
+while it waits stops within one poll (RoundsClosed, like every other wait of the master).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
 from election.errors import ElectionError
+from master.rounds import RoundsClosed
 from wire import serde
 from wire.gen.election.v1 import election_pb2 as pb
 from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
@@ -27,7 +29,7 @@ from wire.messages import Payload, join_payloads
 from wire.options import channel_options
 from wire.security import TlsFiles, channel_credentials
 
-PEER_POLL_S = 10.0  # one GetShardUpdate long poll waits this long before it is asked again
+PEER_POLL_S = 2.0  # one GetShardUpdate long poll waits this long; then stop? else ask again
 PEER_RETRY_S = 0.2  # pause after a peer was unreachable
 PART_MAX_BYTES_PER_COORD = 4  # a part is at most 4 bytes per coordinate (float32 baselines)
 PART_HEADER_SLACK = 64  # bytes beyond the values a part's stream may carry
@@ -50,8 +52,10 @@ class ShardPeers:
         tls: TlsFiles,
         wait_s: float,
         dim: int,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.shard = shard
+        self.stopping = stopping  # the master is shutting down: stop asking (RoundsClosed)
         self.token = token
         self.wait_s = wait_s
         self.max_part_nbytes = PART_MAX_BYTES_PER_COORD * dim + PART_HEADER_SLACK
@@ -77,6 +81,8 @@ class ShardPeers:
         deadline = time.monotonic() + self.wait_s
         last = ""
         while time.monotonic() < deadline:
+            if self.stopping():
+                raise RoundsClosed("master is shutting down")
             poll = min(PEER_POLL_S, max(0.1, deadline - time.monotonic()))
             try:
                 chunks = self.stubs[peer].GetShardUpdate(request, timeout=poll)

@@ -111,6 +111,12 @@ class RoundState:
         with self._cond:
             return self._open >= self.total_rounds
 
+    @property
+    def closed(self) -> bool:
+        """The master is shutting down (:meth:`close` was called)."""
+        with self._cond:
+            return self._closed
+
     def joined(self) -> int:
         with self._cond:
             return len(self._joined)

@@ -79,11 +79,11 @@ class ShardedClient:
         self.pool = ThreadPoolExecutor(self.k, thread_name_prefix="shard-link")
         self._parts: dict[int, dict[int, RoundUpdate]] = {}  # round -> shard -> its part
 
-    def _each(self, call: Callable[[int], T], shards: Sequence[int] = ()) -> dict[int, T]:
+    def _each(self, call: Callable[[int], T], shards: Sequence[int] | None = None) -> dict[int, T]:
         """``call(s)`` for every shard s (or those given) in parallel; once all have ended, the
         most severe failure is raised (:func:`_severity`)."""
         futures: dict[int, Future[T]] = {
-            s: self.pool.submit(call, s) for s in (shards or range(self.k))
+            s: self.pool.submit(call, s) for s in (range(self.k) if shards is None else shards)
         }
         results: dict[int, T] = {}
         errors: list[BaseException] = []

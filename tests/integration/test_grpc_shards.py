@@ -23,6 +23,9 @@ from wire.gen.election.v1 import election_pb2 as pb
 from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
 
 RUN_TIMEOUT_S = 240.0
+STOP_WITHIN_S = (
+    20.0  # SIGTERM to exit: the master's grace, one peer poll and the slack of a loaded VM
+)
 
 
 def _start_shards(cluster: LocalCluster, ckpt: Path) -> None:
@@ -68,6 +71,37 @@ def test_a_killed_shard_resumes_from_its_checkpoint_and_the_run_keeps_its_model(
     assert [s["model_sha256"] for s in shards] == [expected, expected]
     assert [s["shard"] for s in shards] == [0, 1]
     assert all(s["digest"] == expected for s in slots)  # every worker's replica too
+
+
+def test_a_shard_stopped_while_its_peer_is_down_exits_at_once_and_both_resume(
+    tmp_path: Path,
+) -> None:
+    cfg = small_config(tmp_path, attack="none", steps=10)
+    ckpt = tmp_path / "ckpt"
+    cluster = LocalCluster(
+        cfg,
+        tmp_path / "cluster",
+        master_args=["--quiet", "--round-deadline", "30", "--pace", "0.2"],
+        shards=2,
+    )
+    try:
+        _start_shards(cluster, ckpt)
+        for slot in range(cfg.n):
+            cluster.start_slot(slot)
+        wait_for_round(cluster.target, 3)
+        down, waiting = cluster.masters[1], cluster.masters[0]
+        assert down is not None and waiting is not None
+        down.kill()  # shard 0 now waits for votes or for shard 1's part: either way it waits
+        down.wait()
+        waiting.send_signal(signal.SIGTERM)
+        assert waiting.wait(STOP_WITHIN_S) == 0  # graceful, resumable, not held by the peer
+        _start_shards(cluster, ckpt)
+        summary = cluster.wait(RUN_TIMEOUT_S)
+        shard1 = cluster.master_summary(1)
+    finally:
+        cluster.stop()
+    assert summary["steps"] == 10 and summary["status"] == "completed"
+    assert summary["model_sha256"] == shard1["model_sha256"] == reference_sha(cfg, tmp_path)
 
 
 def test_mutual_tls_shards_verify_each_other_and_train_the_same_model(tmp_path: Path) -> None:
