@@ -150,8 +150,18 @@ RUNNERS: dict[str, Runner] = {
 SHARDED = {"grpc-shards2": 2, "grpc-shards3": 3}  # transport -> master shards
 # Transports whose runs belong to the heavier CI tier (`pytest -m e2e`).
 E2E_TRANSPORTS = {"mpi", "grpc-shards3"}
-# k = 2 shards run only these cases, in the default tier (the packed majority with the quorum
-# decoder, a file code with an idle worker and master-side partition momentum); k = 3 runs
-# every case in the e2e tier.
-SHARDED_DEFAULT = {"grpc-shards2"}
-SHARDED_DEFAULT_CASES = {"deterministic-omniscient", "seed-protocol-gappy-file"}
+# Master shards run the cases of their set: k = 2 in the default tier (the packed majority with
+# the quorum decoder; a file code with an idle worker and master-side partition momentum), k = 3
+# in the e2e tier (uncoded, sign-of-sum, quorum q = 4 and the CIFAR CNN), so that every case
+# runs sharded once.
+SHARDED_CASES = {
+    "grpc-shards2": {"deterministic-omniscient", "seed-protocol-gappy-file"},
+    "grpc-shards3": {
+        "uncoded-random",
+        "sign-of-sum-omniscient",
+        "deterministic-directional-quorum",
+        "cifar-augment",
+        "bernoulli-reverse",
+        "worker-noise-reverse",
+    },
+}

@@ -22,8 +22,7 @@ from tests.contract.runners import (
     E2E_TRANSPORTS,
     RUNNERS,
     SHARDED,
-    SHARDED_DEFAULT,
-    SHARDED_DEFAULT_CASES,
+    SHARDED_CASES,
 )
 from tests.unit.test_augment import write_tiny_cifar
 
@@ -100,13 +99,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, A
 
 
 def _transport_cases() -> list[Any]:
-    """(transport, case) pairs: the e2e tier runs MPI and k = 3 master shards on every case, the
-    default tier k = 2 master shards on a few."""
+    """(transport, case) pairs: the e2e tier runs MPI on every case and k = 3 master shards on
+    its cases, the default tier k = 2 master shards on the others (runners.SHARDED_CASES)."""
     out = []
     for transport in RUNNERS:
         for case in CASES:
-            if transport in SHARDED_DEFAULT and case not in SHARDED_DEFAULT_CASES:
-                continue  # the e2e tier's k = 3 runs every case
+            if transport in SHARDED and case not in SHARDED_CASES[transport]:
+                continue  # the other shard count runs this case
             heavy = transport in E2E_TRANSPORTS
             marks = [pytest.mark.e2e] if heavy else []
             out.append(pytest.param(transport, case, marks=marks, id=f"{transport}-{case}"))
