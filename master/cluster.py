@@ -174,7 +174,10 @@ class LocalCluster:
 
     @property
     def worker_target(self) -> str:
-        """What a worker's --master is: every shard's address, in shard order."""
+        """What a worker's --master is: the master's address (``target``, which a subclass may
+        place elsewhere), or every shard's, in shard order."""
+        if self.shards == 1:
+            return self.target
         return ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def start_slot(
