@@ -26,8 +26,7 @@ from wire import serde
 from wire.gen.election.v1 import election_pb2 as pb
 from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
 from wire.messages import Payload, join_payloads
-from wire.options import channel_options
-from wire.security import TlsFiles, channel_credentials
+from wire.security import TlsFiles, open_channel
 
 PEER_POLL_S = 2.0  # one GetShardUpdate long poll waits this long; then stop? else ask again
 PEER_RETRY_S = 0.2  # pause after a peer was unreachable
@@ -59,18 +58,12 @@ class ShardPeers:
         self.token = token
         self.wait_s = wait_s
         self.max_part_nbytes = PART_MAX_BYTES_PER_COORD * dim + PART_HEADER_SLACK
-        creds = channel_credentials(tls)
         self.stubs: dict[int, pb_grpc.ElectionStub] = {}
         self.channels: list[grpc.Channel] = []
         for s, address in enumerate(addresses):
             if s == shard:
                 continue
-            opts = channel_options()
-            channel = (
-                grpc.secure_channel(address, creds, options=opts)
-                if creds
-                else grpc.insecure_channel(address, options=opts)
-            )
+            channel = open_channel(address, tls)
             self.channels.append(channel)
             self.stubs[s] = pb_grpc.ElectionStub(channel)
         self.pool = ThreadPoolExecutor(max(1, len(self.stubs)), thread_name_prefix="shard-peer")

@@ -7,7 +7,6 @@ methods and their results back; the training loop (:mod:`master.loop`) drives th
 
 from __future__ import annotations
 
-import hmac
 import json
 import threading
 
@@ -150,9 +149,7 @@ class MasterService:
         slot = query.credentials.slot
         if self.master_shards == 1 or not 0 <= slot < self.master_shards or slot == self.shard:
             raise Unauthenticated(f"no peer shard {slot} in a run of {self.master_shards}")
-        if self.peer_token and not hmac.compare_digest(
-            self.peer_token.encode(), query.credentials.token.encode("utf-8", "replace")
-        ):
+        if self.peer_token and not join_secret_matches(self.peer_token, query.credentials.token):
             raise Unauthenticated("missing or wrong peer token")
         if query.round >= self.setup.total_steps:
             raise RunFinished(f"round {query.round} is past the last round")

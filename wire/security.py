@@ -181,6 +181,18 @@ def server_credentials(tls: TlsFiles) -> grpc.ServerCredentials | None:
     )
 
 
+def open_channel(target: str, tls: TlsFiles, *, server_name: str = "") -> grpc.Channel:
+    """A client channel to ``target`` with the project's options: TLS (and the client
+    certificate for mTLS) when ``tls`` has files, plaintext otherwise."""
+    from wire.options import channel_options
+
+    creds = channel_credentials(tls)
+    options = channel_options(server_name=server_name or None)
+    if creds is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, creds, options=options)
+
+
 def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials | None:
     """None for plaintext; verifies the master with ``ca`` and presents ``cert`` for mTLS."""
     if not tls.enabled:

@@ -28,8 +28,8 @@ from wire.messages import (
     UpdateQuery,
     Vote,
 )
-from wire.options import CHUNK_BYTES, channel_options
-from wire.security import TlsFiles, channel_credentials
+from wire.options import CHUNK_BYTES
+from wire.security import TlsFiles, open_channel
 
 BACKOFF_START_S = 0.1  # first retry delay
 BACKOFF_MAX_S = 5.0  # delays double up to this
@@ -80,13 +80,7 @@ class MasterClient:
         chunk_bytes: int = CHUNK_BYTES,
     ) -> None:
         self.target = target
-        creds = channel_credentials(tls or TlsFiles())
-        options = channel_options(server_name=server_name or None)
-        self.channel = (
-            grpc.secure_channel(target, creds, options=options)
-            if creds
-            else grpc.insecure_channel(target, options=options)
-        )
+        self.channel = open_channel(target, tls or TlsFiles(), server_name=server_name)
         self.stub = pb_grpc.ElectionStub(self.channel)
         self.chunk_bytes = chunk_bytes
 

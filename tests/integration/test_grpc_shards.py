@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -33,22 +34,32 @@ def _start_shards(cluster: LocalCluster, ckpt: Path) -> None:
         cluster.start_master(["--checkpoint-dir", str(ckpt / f"shard{shard}")], shard=shard)
 
 
-def test_a_killed_shard_resumes_from_its_checkpoint_and_the_run_keeps_its_model(
-    tmp_path: Path,
-) -> None:
-    cfg = small_config(tmp_path, attack="reverse", steps=16)
-    ckpt = tmp_path / "ckpt"
+def _paced_run(tmp_path: Path, cfg: Any) -> LocalCluster:
+    """Two checkpointing shards and every slot, rounds paced so that a test can act mid-run."""
     cluster = LocalCluster(
         cfg,
         tmp_path / "cluster",
         master_args=["--quiet", "--round-deadline", "30", "--pace", "0.2"],
         shards=2,
     )
-    shard1 = f"127.0.0.1:{cluster.ports[1]}"
     try:
-        _start_shards(cluster, ckpt)
+        _start_shards(cluster, tmp_path / "ckpt")
         for slot in range(cfg.n):
             cluster.start_slot(slot)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def test_a_killed_shard_resumes_from_its_checkpoint_and_the_run_keeps_its_model(
+    tmp_path: Path,
+) -> None:
+    cfg = small_config(tmp_path, attack="reverse", steps=16)
+    ckpt = tmp_path / "ckpt"
+    cluster = _paced_run(tmp_path, cfg)
+    shard1 = f"127.0.0.1:{cluster.ports[1]}"
+    try:
         wait_for_round(shard1, 4)
         crashed = cluster.masters[1]
         assert crashed is not None
@@ -78,16 +89,8 @@ def test_a_shard_stopped_while_its_peer_is_down_exits_at_once_and_both_resume(
 ) -> None:
     cfg = small_config(tmp_path, attack="none", steps=10)
     ckpt = tmp_path / "ckpt"
-    cluster = LocalCluster(
-        cfg,
-        tmp_path / "cluster",
-        master_args=["--quiet", "--round-deadline", "30", "--pace", "0.2"],
-        shards=2,
-    )
+    cluster = _paced_run(tmp_path, cfg)
     try:
-        _start_shards(cluster, ckpt)
-        for slot in range(cfg.n):
-            cluster.start_slot(slot)
         wait_for_round(cluster.target, 3)
         down, waiting = cluster.masters[1], cluster.masters[0]
         assert down is not None and waiting is not None
