@@ -10,12 +10,20 @@ Bernoulli codes, where an attack changes the model.
 
     python -m tests.contract.lock                 # run every case on every transport, compare
     python -m tests.contract.lock --write         # ... and (re)write model_digests.json
+
+Digests are kept per platform (``float_platform``: CPU vendor and torch's vector kernels): the
+last bits of the BLAS, convolution and vector kernels differ between, say, an AMD AVX2 CPU and an
+Intel AVX-512 one, which moves the float-gradient baselines after one step and a CNN's signs on
+near-zero coordinates. ``--write`` on a new platform adds its digests and keeps the others'; on a
+platform with no recording the lock test skips, saying so (the transport contract suite still
+holds every transport to the in-process run on the same machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -149,13 +157,37 @@ def config(case: str, runs_dir: Path) -> TrainConfig:
     return build_config(BASE | CASES[case] | {"runs_dir": str(runs_dir)})
 
 
-def load_lock() -> dict[str, str]:
-    """case -> recorded model_sha256 ({} before the first recording)."""
+BY_PLATFORM = "model_sha256_by_platform"  # each entry: platform -> digest
+
+
+def float_platform() -> str:
+    """What float-gradient digests depend on: CPU vendor and torch's vector kernels, for
+    example ``AuthenticAMD/AVX2`` or ``GenuineIntel/AVX512``."""
+    import torch
+
+    vendor = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("vendor_id"):
+                vendor = line.split(":", 1)[1].strip()
+                break
+    return f"{vendor}/{torch.backends.cpu.get_cpu_capability()}"
+
+
+def lock_entries() -> dict[str, Any]:
+    """case -> its entry in model_digests.json ({} before the first recording)."""
     if not LOCK_FILE.is_file():
         return {}
-    return {
-        case: entry["model_sha256"] for case, entry in json.loads(LOCK_FILE.read_text()).items()
-    }
+    entries: dict[str, Any] = json.loads(LOCK_FILE.read_text())
+    return entries
+
+
+def load_lock() -> dict[str, str]:
+    """case -> recorded model_sha256 on this platform ({} on a platform never recorded)."""
+    here = float_platform()
+    found = {case: entry[BY_PLATFORM].get(here) for case, entry in lock_entries().items()}
+    return {case: digest for case, digest in found.items() if digest is not None}
 
 
 def _inprocess(cfg: TrainConfig, workdir: Path) -> dict[str, Any]:
@@ -173,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transports", default=",".join(RUNNERS), help="comma-separated")
     args = parser.parse_args(argv)
     transports = [t for t in args.transports.split(",") if t]
-    recorded: dict[str, Any] = {}
+    recorded: dict[str, Any] = lock_entries()  # cases that cannot run here keep their entry
+    here = float_platform()
     disagreements = 0
     for case in CASES:
         if why := missing_data(case):
@@ -189,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         agree = len(set(digests.values())) == 1
         disagreements += not agree
         print(f"{case}: {'agree' if agree else 'DISAGREE'} {digests}", file=sys.stderr, flush=True)
+        others = recorded.get(case, {}).get(BY_PLATFORM, {})
         recorded[case] = {
             "config": BASE | CASES[case],
-            "model_sha256": digests["inprocess"],
+            BY_PLATFORM: others | {here: digests["inprocess"]},
             "transports": sorted(digests),
         }
     if disagreements:
