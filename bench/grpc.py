@@ -1,7 +1,9 @@
 """``election bench grpc``: one master round over real loopback sockets with synthetic votes.
 
-The server (this process) runs the real wire path: serde, RoundState validation (run id,
-tokens, round, length), the packed majority, and the long-polled update stream. A client
+The server (this process) runs the real wire path: the master's message handling (votes read
+in place by ``master.servicer.vote_chunk_deserializer``, the update serialized once and sent as
+bytes to every stream), RoundState validation (run id, tokens, round, length), the packed
+majority, and the long-polled update stream. A client
 process runs n worker threads, each with its own channel and a precomputed random dense vote.
 
     master_round_ms       from releasing the n votes to the last worker holding the update:
@@ -9,12 +11,22 @@ process runs n worker threads, each with its own channel and a precomputed rando
                           (median over --rounds)
     wire_bytes_per_coord  serialized SubmitVote messages per vote per coordinate (1/8 + header)
     aggregate_ms          the packed majority alone (median)
+    master_cpu_ms_per_worker   the server process's CPU (user + system, all threads) over the
+                          timed rounds, per worker per round
+    tcp_floor_cpu_ms_per_worker  the same accounting for plain TCP sockets moving the same bytes
+                          (n vote-sized reads in, n update-sized writes out per round, buffers
+                          reused) in the same run: what the kernel's copies cost, the floor
+    protobuf_path_cpu_ms_per_worker  (``--compare-protobuf``) the same rounds with protobuf's own
+                          (de)serializers, which copy every vote and serialize the update once
+                          per worker: the path before votes were read in place
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -27,9 +39,11 @@ from typing import Any
 import grpc
 import numpy as np
 
+from election.errors import ConfigError
 from election.transport.base import ROUND_DEADLINE_S
 from election.votes import PackedVote, ZeroKind, majority
 from master.rounds import RoundState
+from master.servicer import SERVICE_NAME, vote_chunk_deserializer
 from wire import serde
 from wire.errors import MalformedMessage, ProtocolError, WrongLength, details
 from wire.gen.election.v1 import election_pb2 as pb
@@ -37,8 +51,10 @@ from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
 from wire.messages import Credentials, Payload, RoundUpdate, UpdateQuery, Vote
 from wire.options import channel_options, server_options
 from wire.security import SlotTokens, new_secret
+from wire.serde import ChunkView
 
 RUN_ID = "bench"
+CLIENT_TIMEOUT_S = 600.0  # the client processes must finish their rounds within this
 
 
 class BenchServicer(pb_grpc.ElectionServicer):
@@ -46,9 +62,9 @@ class BenchServicer(pb_grpc.ElectionServicer):
         self.rounds = rounds
         self.max_nbytes = 2 * ((d + 7) // 8)
         self.lock = threading.Lock()
-        self.cache: tuple[RoundUpdate, list[pb.UpdateChunk]] | None = None
+        self.cache: tuple[RoundUpdate, list[bytes]] | None = None
 
-    def SubmitVote(self, request_iterator: Iterator[pb.VoteChunk], context: Any) -> pb.VoteAck:
+    def SubmitVote(self, request_iterator: Iterator[ChunkView], context: Any) -> pb.VoteAck:
         try:
             vote = serde.vote_from_chunks(request_iterator, max_nbytes=self.max_nbytes)
             held = self.rounds.submit(vote)
@@ -56,7 +72,7 @@ class BenchServicer(pb_grpc.ElectionServicer):
             context.abort(grpc.StatusCode[exc.code], details(exc))
         return pb.VoteAck(round=vote.round, accepted_votes=held)
 
-    def GetUpdate(self, request: pb.UpdateRequest, context: Any) -> Iterator[pb.UpdateChunk]:
+    def GetUpdate(self, request: pb.UpdateRequest, context: Any) -> Iterator[bytes]:
         query = serde.update_query_from_proto(request)
         self.rounds.check_reader(query.credentials)
         update = None
@@ -65,7 +81,7 @@ class BenchServicer(pb_grpc.ElectionServicer):
         if update is not None:
             with self.lock:  # built once per round, shared by every worker's stream
                 if self.cache is None or self.cache[0] is not update:
-                    self.cache = (update, list(serde.update_to_chunks(update)))
+                    self.cache = (update, serde.update_to_wire(update))
                 chunks = self.cache[1]
             yield from chunks
 
@@ -95,22 +111,69 @@ def bench_state(
     )
 
 
+class ProtobufPathServicer(BenchServicer):
+    """The copying path, for comparison: protobuf parses each vote (copying its bytes) and
+    gRPC serializes the shared update message once per worker's stream."""
+
+    def GetUpdate(self, request: pb.UpdateRequest, context: Any) -> Iterator[Any]:
+        for raw in super().GetUpdate(request, context):
+            yield pb.UpdateChunk.FromString(raw)  # outside the hot path: once per round
+
+
 def start_bench_server(
-    state: RoundState, n: int, d: int, bind: str = "127.0.0.1", port: int = 0
+    state: RoundState,
+    n: int,
+    d: int,
+    bind: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    protobuf_path: bool = False,
 ) -> tuple[grpc.Server, int]:
-    """Serve BenchServicer over ``state`` on bind:port (0 = any free port); (server, port)."""
+    """Serve BenchServicer over ``state`` on bind:port (0 = any free port); (server, port).
+
+    ``protobuf_path``: protobuf's own (de)serializers instead of the master's (for comparison)."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4 * n + 8), options=server_options()
     )
-    pb_grpc.add_ElectionServicer_to_server(BenchServicer(state, d), server)
+    servicer = (ProtobufPathServicer if protobuf_path else BenchServicer)(state, d)
+    handlers = {  # the master's (de)serializers: votes read in place, updates as bytes
+        "SubmitVote": grpc.stream_unary_rpc_method_handler(
+            servicer.SubmitVote,
+            request_deserializer=pb.VoteChunk.FromString
+            if protobuf_path
+            else vote_chunk_deserializer,
+            response_serializer=pb.VoteAck.SerializeToString,
+        ),
+        "GetUpdate": grpc.unary_stream_rpc_method_handler(
+            servicer.GetUpdate,
+            request_deserializer=pb.UpdateRequest.FromString,
+            response_serializer=pb.UpdateChunk.SerializeToString if protobuf_path else None,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     bound = server.add_insecure_port(f"{bind}:{port}")
     server.start()
     return server, bound
 
 
-def master_rounds(state: RoundState, n: int, rounds: range, aggregate_ms: list[float]) -> None:
-    """collect -> packed majority -> publish for each round; appends the majority's ms."""
+def process_cpu_s() -> float:
+    """This process's user + system CPU seconds, all threads (getrusage)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def master_rounds(
+    state: RoundState,
+    n: int,
+    rounds: range,
+    aggregate_ms: list[float],
+    cpu_marks: list[float] | None = None,
+) -> None:
+    """collect -> packed majority -> publish for each round; appends the majority's ms (and
+    the process CPU seconds when each round starts collecting, to ``cpu_marks``)."""
     for r in rounds:
+        if cpu_marks is not None:
+            cpu_marks.append(process_cpu_s())
         votes = state.collect(r)
         t0 = time.perf_counter()
         update = majority(votes)  # type: ignore[arg-type]
@@ -118,10 +181,10 @@ def master_rounds(state: RoundState, n: int, rounds: range, aggregate_ms: list[f
         state.publish(RoundUpdate(r, "0" * 64, update, n, 0))
 
 
-def serve(n: int, d: int, rounds: int) -> dict[str, Any]:
+def serve(n: int, d: int, rounds: int, *, protobuf_path: bool = False) -> dict[str, Any]:
     tokens = SlotTokens(new_secret(), RUN_ID, n)
     state = bench_state(n, d, rounds + 1, tokens)
-    server, port = start_bench_server(state, n, d)
+    server, port = start_bench_server(state, n, d, protobuf_path=protobuf_path)
     client = subprocess.Popen(
         [
             sys.executable,
@@ -141,11 +204,74 @@ def serve(n: int, d: int, rounds: int) -> dict[str, Any]:
         stdout=subprocess.PIPE,
     )
     aggregate_ms: list[float] = []
-    master_rounds(state, n, range(rounds + 1), aggregate_ms)
-    out, _ = client.communicate(timeout=600)
+    cpu_marks: list[float] = []
+    master_rounds(state, n, range(rounds + 1), aggregate_ms, cpu_marks)
+    out, _ = client.communicate(timeout=CLIENT_TIMEOUT_S)
+    cpu_s = process_cpu_s() - cpu_marks[1]  # rounds 1..rounds: the warm-up round 0 is left out
     server.stop(grace=1)
     result = json.loads(out)
-    return result | {"aggregate_ms": statistics.median(aggregate_ms[1:])}
+    return result | {
+        "aggregate_ms": statistics.median(aggregate_ms[1:]),
+        "master_cpu_ms_per_worker": round(cpu_s * 1000 / (rounds * n), 3),
+    }
+
+
+def tcp_floor(n: int, nbytes: int, rounds: int) -> dict[str, Any]:
+    """Plain TCP on loopback moving a round's bytes (n reads of ``nbytes`` in, n writes out;
+    buffers reused, one thread per peer): this process's CPU per worker per round."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    peers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.grpc", "--tcp-peer", str(port)]
+            + ["--nbytes", str(nbytes), "--rounds", str(rounds + 1)]
+        )
+        for _ in range(n)
+    ]
+    listener.settimeout(CLIENT_TIMEOUT_S)
+    conns = [listener.accept()[0] for _ in range(n)]
+    inbox = [bytearray(nbytes) for _ in range(n)]
+    outgoing = bytes(nbytes)
+
+    def one_round() -> None:
+        with futures.ThreadPoolExecutor(n) as pool:
+            list(pool.map(_recv_exactly, conns, inbox))
+        with futures.ThreadPoolExecutor(n) as pool:
+            list(pool.map(lambda c: c.sendall(outgoing), conns))
+
+    one_round()  # warm-up, as the gRPC rounds
+    start, t0 = process_cpu_s(), time.perf_counter()
+    for _ in range(rounds):
+        one_round()
+    cpu_s, wall_s = process_cpu_s() - start, time.perf_counter() - t0
+    for conn in conns:
+        conn.close()
+    for peer in peers:
+        peer.wait(timeout=CLIENT_TIMEOUT_S)
+    listener.close()
+    return {
+        "tcp_floor_cpu_ms_per_worker": round(cpu_s * 1000 / (rounds * n), 3),
+        "tcp_floor_round_ms": round(wall_s * 1000 / rounds, 2),
+    }
+
+
+def _recv_exactly(conn: socket.socket, buf: bytearray) -> None:
+    view, got = memoryview(buf), 0
+    while got < len(buf):
+        size = conn.recv_into(view[got:])
+        if not size:
+            raise ConnectionError("peer closed mid-round")
+        got += size
+
+
+def run_tcp_peer(port: int, nbytes: int, rounds: int) -> None:
+    """One worker of :func:`tcp_floor`: send a vote's bytes, read an update's, per round."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S)
+    vote, update = bytes(nbytes), bytearray(nbytes)
+    for _ in range(rounds):
+        conn.sendall(vote)
+        _recv_exactly(conn, update)
+    conn.close()
 
 
 def random_dense_vote(rng: np.random.Generator, d: int) -> PackedVote:
@@ -217,10 +343,25 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--d", type=int, default=11_173_962, help="coordinates (ResNet-18)")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (after one warm-up)")
     parser.add_argument("--json", action="store_true", help="(always JSON; accepted for symmetry)")
+    parser.add_argument(
+        "--compare-protobuf",
+        action="store_true",
+        help="also run the rounds with protobuf's own (de)serializers (the copying path)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.n < 1 or args.d < 1 or args.rounds < 1:
+        raise ConfigError(f"--n {args.n}, --d {args.d}, --rounds {args.rounds} must all be >= 1")
     result = serve(args.n, args.d, args.rounds)
+    result |= tcp_floor(args.n, (args.d + 7) // 8, args.rounds)
+    result["master_cpu_over_tcp_floor"] = round(
+        result["master_cpu_ms_per_worker"] / result["tcp_floor_cpu_ms_per_worker"], 2
+    )
+    if args.compare_protobuf:
+        copying = serve(args.n, args.d, args.rounds, protobuf_path=True)
+        result["protobuf_path_cpu_ms_per_worker"] = copying["master_cpu_ms_per_worker"]
+        result["protobuf_path_round_ms"] = copying["master_round_ms"]
     result |= {"n": args.n, "d": args.d, "rounds": args.rounds, "dense_bound": 1 / 8}
     print(json.dumps(result, sort_keys=True))
     return 0
@@ -231,5 +372,10 @@ if __name__ == "__main__":
     add_flags(p)
     p.add_argument("--client")
     p.add_argument("--tokens", default="")
+    p.add_argument("--tcp-peer", type=int)
+    p.add_argument("--nbytes", type=int)
     a = p.parse_args()
-    print(json.dumps(run_client(a.client, a.n, a.d, a.rounds, a.tokens.split(","))))
+    if a.tcp_peer:
+        run_tcp_peer(a.tcp_peer, a.nbytes, a.rounds)
+    else:
+        print(json.dumps(run_client(a.client, a.n, a.d, a.rounds, a.tokens.split(","))))

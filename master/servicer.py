@@ -66,6 +66,15 @@ def safe_deserializer(message: Any) -> Callable[[bytes], Any]:
     return parse
 
 
+def vote_chunk_deserializer(raw: bytes) -> serde.ChunkView | BadMessage:
+    """A SubmitVote message read in place (serde.vote_chunk_from_bytes): the vote's bytes are
+    the bytes gRPC received, never copied; BadMessage for bytes that do not parse."""
+    try:
+        return serde.vote_chunk_from_bytes(raw)
+    except Undecodable as exc:
+        return BadMessage(str(exc).removeprefix("not a valid protobuf message: "))
+
+
 def parsed(request: Any) -> Any:
     if isinstance(request, BadMessage):
         raise Undecodable(f"not a valid protobuf message: {request.error}")
@@ -109,7 +118,7 @@ class ElectionServicer:
         service.rounds.add_listener(self.changed.notify_threadsafe)
         self.pool = ThreadPoolExecutor(BLOCKING_WORKERS, thread_name_prefix="rpc-work")
         self._cache_lock = threading.Lock()
-        self._cache: tuple[RoundUpdate, list[pb.UpdateChunk], int] | None = None
+        self._cache: tuple[RoundUpdate, list[bytes], int] | None = None
 
     # --- answering -------------------------------------------------------------------------
     async def _refuse(self, context: Any, error: ProtocolError, method: str) -> None:
@@ -287,11 +296,12 @@ class ElectionServicer:
                 return found
             await self.changed.wait(LONG_POLL_SLICE_S)
 
-    def _update_chunks(self, update: RoundUpdate) -> tuple[list[pb.UpdateChunk], int]:
-        """The update's messages, built once per round and shared by every worker's stream."""
+    def _update_chunks(self, update: RoundUpdate) -> tuple[list[bytes], int]:
+        """The update's messages, serialized once per round and sent as they are on every
+        worker's stream (GetUpdate has no response serializer)."""
         with self._cache_lock:
             if self._cache is None or self._cache[0] is not update:
-                chunks = list(serde.update_to_chunks(update, chunk_bytes=self.chunk_bytes))
+                chunks = serde.update_to_wire(update, chunk_bytes=self.chunk_bytes)
                 self._cache = (update, chunks, payload_nbytes(update.payload))
             return self._cache[1], self._cache[2]
 
@@ -305,7 +315,7 @@ class ElectionServicer:
         peer = query.credentials.slot
         with self.admission.enter("peer-poll", peer, self.limits.polls_per_slot, f"shard {peer}"):
             part = await self._long_poll(lambda: self.service.rounds.wait_part(query.round, 0))
-            for chunk in serde.update_to_chunks(part, chunk_bytes=self.chunk_bytes):
+            for chunk in serde.update_to_wire(part, chunk_bytes=self.chunk_bytes):
                 await context.write(chunk)
         self.service.metrics.inc("bytes_sent_peers", payload_nbytes(part.payload))
 
@@ -336,18 +346,18 @@ def method_handlers(servicer: ElectionServicer) -> grpc.GenericRpcHandler:
         ),
         "SubmitVote": grpc.stream_unary_rpc_method_handler(
             servicer.SubmitVote,
-            request_deserializer=safe_deserializer(pb.VoteChunk),
+            request_deserializer=vote_chunk_deserializer,
             response_serializer=pb.VoteAck.SerializeToString,
         ),
         "GetUpdate": grpc.unary_stream_rpc_method_handler(
             servicer.GetUpdate,
             request_deserializer=safe_deserializer(pb.UpdateRequest),
-            response_serializer=pb.UpdateChunk.SerializeToString,
+            response_serializer=None,  # the handlers write serialized UpdateChunks
         ),
         "GetShardUpdate": grpc.unary_stream_rpc_method_handler(
             servicer.GetShardUpdate,
             request_deserializer=safe_deserializer(pb.UpdateRequest),
-            response_serializer=pb.UpdateChunk.SerializeToString,
+            response_serializer=None,  # the handlers write serialized UpdateChunks
         ),
         "GetSnapshot": grpc.unary_stream_rpc_method_handler(
             servicer.GetSnapshot,

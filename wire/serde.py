@@ -10,13 +10,14 @@ anything else, so the servicer can answer with a status code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from election.errors import VoteFormatError
 from election.votes import PackedVote, ZeroKind
-from wire.errors import MalformedMessage, PayloadTooLarge
+from wire.errors import MalformedMessage, PayloadTooLarge, Undecodable
 from wire.gen.election.v1 import election_pb2 as pb
 from wire.messages import (
     Assignment,
@@ -38,7 +39,8 @@ _ENCODING_FROM_PB = {v: k for k, v in _ENCODING_TO_PB.items()}
 
 
 class _Chunk(Protocol):
-    data: bytes
+    @property
+    def data(self) -> bytes | memoryview: ...
 
 
 # --- payloads -------------------------------------------------------------------------------
@@ -65,8 +67,10 @@ def payload_to_proto(payload: Payload) -> tuple[pb.PayloadHeader, bytes]:
     return header, payload.data
 
 
-def payload_from_proto(header: pb.PayloadHeader, data: bytes) -> Payload:
-    """The inverse of :func:`payload_to_proto`; validates the layout (MalformedMessage)."""
+def payload_from_proto(header: pb.PayloadHeader, data: bytes | memoryview) -> Payload:
+    """The inverse of :func:`payload_to_proto`; validates the layout (MalformedMessage).
+
+    A packed payload is a view of ``data`` (no copy: the majority reads the bytes as received)."""
     if len(data) != header.total_nbytes:
         raise MalformedMessage(f"payload has {len(data)} B, header says {header.total_nbytes}")
     if header.encoding == pb.PACKED_TERNARY:
@@ -83,7 +87,7 @@ def payload_from_proto(header: pb.PayloadHeader, data: bytes) -> Payload:
         except (VoteFormatError, ValueError) as exc:
             raise MalformedMessage(f"packed payload: {exc}") from None
     if header.encoding in _ENCODING_FROM_PB:
-        raw = RawPayload(_ENCODING_FROM_PB[header.encoding], data)
+        raw = RawPayload(_ENCODING_FROM_PB[header.encoding], bytes(data))
         if raw.length != header.length:
             raise MalformedMessage(f"raw payload has {raw.length} values, header {header.length}")
         return raw
@@ -106,7 +110,7 @@ def _split(data: bytes, chunk_bytes: int) -> list[bytes]:
     return [bytes(view[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
 
 
-def _join(first: _Chunk, rest: Iterator[_Chunk], total: int, max_nbytes: int) -> bytes:
+def _join(first: _Chunk, rest: Iterator[_Chunk], total: int, max_nbytes: int) -> bytes | memoryview:
     """Concatenate the data of a stream; stop reading as soon as it exceeds ``total``."""
     if total > max_nbytes:
         raise PayloadTooLarge(f"declared payload of {total} B exceeds the limit of {max_nbytes} B")
@@ -157,7 +161,75 @@ def vote_credentials(header: pb.VoteHeader) -> Credentials:
     return Credentials(header.run_id, header.slot, header.token)
 
 
-def vote_from_header(header: pb.VoteHeader, data: bytes) -> Vote:
+@dataclass(frozen=True)
+class ChunkView:
+    """A serialized VoteChunk read in place: its header (None when absent) and its data, a view
+    of the received bytes (the vote's bytes are never copied on the master's hot path)."""
+
+    header: pb.VoteHeader | None
+    data: memoryview
+
+    def HasField(self, name: str) -> bool:  # noqa: N802 - the protobuf message's spelling
+        assert name == "header"
+        return self.header is not None
+
+
+_HEADER_TAG = (1 << 3) | 2  # VoteChunk.header: field 1, length-delimited
+_DATA_TAG = (2 << 3) | 2  # VoteChunk.data: field 2, length-delimited (0x12)
+
+
+def _varint(buf: memoryview, at: int) -> tuple[int, int]:
+    """(value, next offset) of the protobuf varint at ``at``; IndexError past the end."""
+    value = shift = 0
+    while True:
+        byte = buf[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80 or shift > 63:
+            return value, at
+        shift += 7
+
+
+def vote_chunk_from_bytes(raw: bytes) -> ChunkView:
+    """A serialized VoteChunk as a :class:`ChunkView`, without copying its data.
+
+    The common shape (header and data, each at most once, in either order) is read in place;
+    anything else (unknown or repeated fields, other wire types) is parsed by protobuf itself,
+    so the result is always what ``VoteChunk.FromString`` means. Bytes that are not a VoteChunk
+    raise Undecodable."""
+    view = memoryview(raw)
+    spans: dict[int, tuple[int, int]] = {}
+    at = 0
+    try:
+        while at < len(view):
+            tag, at = _varint(view, at)
+            size, at = _varint(view, at)
+            if tag not in (_HEADER_TAG, _DATA_TAG) or tag in spans or at + size > len(view):
+                spans = {}
+                break
+            spans[tag] = (at, at + size)
+            at += size
+        else:
+            header = None
+            if _HEADER_TAG in spans:
+                lo, hi = spans[_HEADER_TAG]
+                header = pb.VoteHeader.FromString(view[lo:hi])
+            lo, hi = spans.get(_DATA_TAG, (0, 0))
+            return ChunkView(header, view[lo:hi])
+    except IndexError:
+        pass  # a truncated varint: protobuf says what is wrong
+    except Exception as exc:  # protobuf's DecodeError on a header that does not parse
+        raise Undecodable(f"not a valid protobuf message: {str(exc)[:120]}") from None
+    try:
+        message = pb.VoteChunk.FromString(raw)
+    except Exception as exc:
+        raise Undecodable(f"not a valid protobuf message: {str(exc)[:120]}") from None
+    return ChunkView(
+        message.header if message.HasField("header") else None, memoryview(message.data)
+    )
+
+
+def vote_from_header(header: pb.VoteHeader, data: bytes | memoryview) -> Vote:
     """A vote from its header and the stream's concatenated data (layout validated)."""
     return Vote(
         credentials=vote_credentials(header),
@@ -167,7 +239,7 @@ def vote_from_header(header: pb.VoteHeader, data: bytes) -> Vote:
     )
 
 
-def vote_from_chunks(chunks: Iterable[pb.VoteChunk], *, max_nbytes: int) -> Vote:
+def vote_from_chunks(chunks: Iterable[pb.VoteChunk | ChunkView], *, max_nbytes: int) -> Vote:
     first, rest = _first(chunks)
     header: pb.VoteHeader = first.header  # type: ignore[attr-defined]
     data = _join(first, rest, header.payload.total_nbytes, max_nbytes)
@@ -192,6 +264,14 @@ def update_to_chunks(
         yield (
             pb.UpdateChunk(header=update_header, data=part) if k == 0 else pb.UpdateChunk(data=part)
         )
+
+
+def update_to_wire(update: RoundUpdate, *, chunk_bytes: int = CHUNK_BYTES) -> list[bytes]:
+    """The update stream's messages serialized, once: the master sends these same bytes to
+    every worker (a GetUpdate handler registered without a response serializer)."""
+    return [
+        chunk.SerializeToString() for chunk in update_to_chunks(update, chunk_bytes=chunk_bytes)
+    ]
 
 
 def update_from_chunks(chunks: Iterable[pb.UpdateChunk], *, max_nbytes: int) -> RoundUpdate:
@@ -255,7 +335,7 @@ def snapshot_from_chunks(chunks: Iterable[pb.SnapshotChunk], *, max_nbytes: int)
         )
         for t in header.tensors
     )
-    return Snapshot(round=header.round, digest=header.digest, state=data, tensors=tensors)
+    return Snapshot(round=header.round, digest=header.digest, state=bytes(data), tensors=tensors)
 
 
 def snapshot_request_to_proto(cred: Credentials) -> pb.SnapshotRequest:

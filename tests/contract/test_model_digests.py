@@ -64,7 +64,9 @@ def test_locked_configuration_trains_to_its_recorded_digest(
     transport: str, case: str, tmp_path: Path
 ) -> None:
     if not LOCK:
-        pytest.skip(f"no digests recorded on {float_platform()}: python -m tests.contract.lock --write")
+        pytest.skip(
+            f"no digests recorded on {float_platform()}: python -m tests.contract.lock --write"
+        )
     if case not in LOCK:
         pytest.fail(f"{case} has no recorded digest on {float_platform()}")
     cfg = config(case, tmp_path)

@@ -1,0 +1,43 @@
+"""`election bench grpc`: real loopback gRPC rounds, the master's CPU per worker beside the
+plain-TCP floor of the same bytes and the copying protobuf path, and bad input in one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from election_cli import main as cli
+
+
+def test_bench_grpc_reports_master_cpu_beside_the_tcp_floor(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["bench", "grpc", "--n", "3", "--d", "200003", "--rounds", "2", "--compare-protobuf"]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert (result["n"], result["d"], result["rounds"]) == (3, 200003, 2)
+    assert result["wire_bytes_per_vote"] > (200003 + 7) // 8  # the packed vote plus its header
+    assert result["wire_bytes_per_coord"] == pytest.approx(1 / 8, rel=0.01)
+    for key in (
+        "master_round_ms",
+        "aggregate_ms",
+        "master_cpu_ms_per_worker",
+        "tcp_floor_cpu_ms_per_worker",
+        "protobuf_path_cpu_ms_per_worker",
+        "protobuf_path_round_ms",
+    ):
+        assert result[key] > 0, key
+    assert result["master_cpu_over_tcp_floor"] == pytest.approx(
+        result["master_cpu_ms_per_worker"] / result["tcp_floor_cpu_ms_per_worker"], abs=0.01
+    )
+
+
+@pytest.mark.parametrize("bad", [["--n", "0"], ["--d", "0"], ["--rounds", "0"]])
+def test_bench_grpc_rejects_bad_arguments_in_one_line(
+    bad: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["bench", "grpc", *bad]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("election: error:")
