@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -115,9 +116,19 @@ class ProtobufPathServicer(BenchServicer):
     """The copying path, for comparison: protobuf parses each vote (copying its bytes) and
     gRPC serializes the shared update message once per worker's stream."""
 
+    def __init__(self, rounds: RoundState, d: int) -> None:
+        super().__init__(rounds, d)
+        self.messages: tuple[bytes, list[pb.UpdateChunk]] | None = None
+
     def GetUpdate(self, request: pb.UpdateRequest, context: Any) -> Iterator[Any]:
-        for raw in super().GetUpdate(request, context):
-            yield pb.UpdateChunk.FromString(raw)  # outside the hot path: once per round
+        chunks = list(super().GetUpdate(request, context))  # the round's shared bytes
+        if not chunks:
+            return
+        with self.lock:  # the messages, built once per round; gRPC serializes them per stream
+            if self.messages is None or self.messages[0] is not chunks[0]:
+                self.messages = (chunks[0], [pb.UpdateChunk.FromString(c) for c in chunks])
+            messages = self.messages[1]
+        yield from messages
 
 
 def start_bench_server(
@@ -344,13 +355,57 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (after one warm-up)")
     parser.add_argument("--json", action="store_true", help="(always JSON; accepted for symmetry)")
     parser.add_argument(
+        "--table", metavar="JSONL", help="print the markdown table of saved results and exit"
+    )
+    parser.add_argument(
         "--compare-protobuf",
         action="store_true",
         help="also run the rounds with protobuf's own (de)serializers (the copying path)",
     )
 
 
+TABLE_COLUMNS = (  # (heading, key) of the master-CPU table in BENCHMARKS.md
+    ("n", "n"),
+    ("master CPU ms/worker", "master_cpu_ms_per_worker"),
+    ("protobuf path CPU ms/worker", "protobuf_path_cpu_ms_per_worker"),
+    ("protobuf / in place", "protobuf_over_in_place"),
+    ("TCP floor CPU ms/worker", "tcp_floor_cpu_ms_per_worker"),
+    ("master / floor", "master_cpu_over_tcp_floor"),
+    ("round ms", "master_round_ms"),
+    ("protobuf path round ms", "protobuf_path_round_ms"),
+    ("TCP floor round ms", "tcp_floor_round_ms"),
+    ("majority ms", "aggregate_ms"),
+)
+
+
+def table(path: str) -> str:
+    """The markdown table of a JSONL file of ``bench grpc --compare-protobuf`` results."""
+    try:
+        rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--table {path}: {exc}") from None
+    lines = [
+        "| " + " | ".join(h for h, _ in TABLE_COLUMNS) + " |",
+        "|" + "---|" * len(TABLE_COLUMNS),
+    ]
+    for row in rows:
+        if "protobuf_path_cpu_ms_per_worker" not in row:
+            raise ConfigError(f"--table {path}: a result without --compare-protobuf")
+        row = row | {
+            "protobuf_over_in_place": row["protobuf_path_cpu_ms_per_worker"]
+            / row["master_cpu_ms_per_worker"]
+        }
+        cells = [
+            f"{row[k]:.2f}" if isinstance(row[k], float) else str(row[k]) for _, k in TABLE_COLUMNS
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.table:
+        print(table(args.table))
+        return 0
     if args.n < 1 or args.d < 1 or args.rounds < 1:
         raise ConfigError(f"--n {args.n}, --d {args.d}, --rounds {args.rounds} must all be >= 1")
     result = serve(args.n, args.d, args.rounds)

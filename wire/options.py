@@ -20,25 +20,13 @@ CLIENT_KEEPALIVE_MS = 30_000  # client ping interval on idle connections
 KEEPALIVE_TIMEOUT_MS = 10_000  # a ping unanswered this long closes the connection
 SERVER_MIN_PING_INTERVAL_MS = 10_000  # the server tolerates pings this often (< client interval)
 
-HTTP2_MAX_FRAME_BYTES = (1 << 24) - 1  # the largest HTTP/2 frame a peer may send us (RFC 9113)
-TCP_READ_CHUNK_BYTES = 1 * MiB  # gRPC's first socket read size (its default is 8 KiB)
-TCP_MIN_READ_CHUNK_BYTES = 64 * 1024  # gRPC adapts its reads between these two sizes
-TCP_MAX_READ_CHUNK_BYTES = CHUNK_BYTES
-
 Options = list[tuple[str, int | str]]
 
 
 def _limits(max_message_bytes: int) -> Options:
-    """Message-size limits, and the transport sizes for megabyte messages: frames of up to
-    16 MiB and socket reads of up to 4 MiB (a 1.4 MB vote is one frame and a few reads, not
-    ninety 16 KiB frames and their wake-ups; measured in BENCHMARKS.md, "Master CPU")."""
     return [
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.http2.max_frame_size", HTTP2_MAX_FRAME_BYTES),
-        ("grpc.experimental.tcp_read_chunk_size", TCP_READ_CHUNK_BYTES),
-        ("grpc.experimental.tcp_min_read_chunk_size", TCP_MIN_READ_CHUNK_BYTES),
-        ("grpc.experimental.tcp_max_read_chunk_size", TCP_MAX_READ_CHUNK_BYTES),
     ]
 
 

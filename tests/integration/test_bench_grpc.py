@@ -4,6 +4,7 @@ plain-TCP floor of the same bytes and the copying protobuf path, and bad input i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,29 @@ def test_bench_grpc_rejects_bad_arguments_in_one_line(
     assert cli.main(["bench", "grpc", *bad]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("election: error:")
+
+
+def test_bench_grpc_table_of_saved_results(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    row = {
+        "n": 15,
+        "master_cpu_ms_per_worker": 4.0,
+        "protobuf_path_cpu_ms_per_worker": 5.0,
+        "tcp_floor_cpu_ms_per_worker": 0.5,
+        "master_cpu_over_tcp_floor": 8.0,
+        "master_round_ms": 80.0,
+        "protobuf_path_round_ms": 90.0,
+        "tcp_floor_round_ms": 12.0,
+        "aggregate_ms": 4.5,
+    }
+    saved = tmp_path / "points.jsonl"
+    saved.write_text(json.dumps(row) + "\n" + json.dumps(row | {"n": 5}) + "\n")
+    assert cli.main(["bench", "grpc", "--table", str(saved)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("| n | master CPU ms/worker")
+    assert lines[2].split(" | ")[:4] == ["| 15", "4.00", "5.00", "1.25"]  # 5 / 4
+    assert lines[3].startswith("| 5 |")
+    saved.write_text(json.dumps({"n": 3, "master_cpu_ms_per_worker": 1.0}) + "\n")
+    assert cli.main(["bench", "grpc", "--table", str(saved)]) == 2
+    assert "without --compare-protobuf" in capsys.readouterr().err
