@@ -63,7 +63,7 @@ class BenchServicer(pb_grpc.ElectionServicer):
         self.rounds = rounds
         self.max_nbytes = 2 * ((d + 7) // 8)
         self.lock = threading.Lock()
-        self.cache: tuple[RoundUpdate, list[bytes]] | None = None
+        self.cache: tuple[RoundUpdate, list[Any]] | None = None
 
     def SubmitVote(self, request_iterator: Iterator[ChunkView], context: Any) -> pb.VoteAck:
         try:
@@ -73,7 +73,7 @@ class BenchServicer(pb_grpc.ElectionServicer):
             context.abort(grpc.StatusCode[exc.code], details(exc))
         return pb.VoteAck(round=vote.round, accepted_votes=held)
 
-    def GetUpdate(self, request: pb.UpdateRequest, context: Any) -> Iterator[bytes]:
+    def GetUpdate(self, request: pb.UpdateRequest, context: Any) -> Iterator[Any]:
         query = serde.update_query_from_proto(request)
         self.rounds.check_reader(query.credentials)
         update = None
@@ -82,9 +82,13 @@ class BenchServicer(pb_grpc.ElectionServicer):
         if update is not None:
             with self.lock:  # built once per round, shared by every worker's stream
                 if self.cache is None or self.cache[0] is not update:
-                    self.cache = (update, serde.update_to_wire(update))
+                    self.cache = (update, self.encode(update))
                 chunks = self.cache[1]
             yield from chunks
+
+    def encode(self, update: RoundUpdate) -> list[Any]:
+        """The update stream's messages, as the GetUpdate handler's serializer takes them."""
+        return serde.update_to_wire(update)
 
 
 def bench_state(
@@ -114,21 +118,10 @@ def bench_state(
 
 class ProtobufPathServicer(BenchServicer):
     """The copying path, for comparison: protobuf parses each vote (copying its bytes) and
-    gRPC serializes the shared update message once per worker's stream."""
+    gRPC serializes the shared update messages once per worker's stream."""
 
-    def __init__(self, rounds: RoundState, d: int) -> None:
-        super().__init__(rounds, d)
-        self.messages: tuple[bytes, list[pb.UpdateChunk]] | None = None
-
-    def GetUpdate(self, request: pb.UpdateRequest, context: Any) -> Iterator[Any]:
-        chunks = list(super().GetUpdate(request, context))  # the round's shared bytes
-        if not chunks:
-            return
-        with self.lock:  # the messages, built once per round; gRPC serializes them per stream
-            if self.messages is None or self.messages[0] is not chunks[0]:
-                self.messages = (chunks[0], [pb.UpdateChunk.FromString(c) for c in chunks])
-            messages = self.messages[1]
-        yield from messages
+    def encode(self, update: RoundUpdate) -> list[Any]:
+        return list(serde.update_to_chunks(update))
 
 
 def start_bench_server(
@@ -244,17 +237,18 @@ def tcp_floor(n: int, nbytes: int, rounds: int) -> dict[str, Any]:
     inbox = [bytearray(nbytes) for _ in range(n)]
     outgoing = bytes(nbytes)
 
+    pool = futures.ThreadPoolExecutor(n)  # one thread per peer for every round, as a server's
+
     def one_round() -> None:
-        with futures.ThreadPoolExecutor(n) as pool:
-            list(pool.map(_recv_exactly, conns, inbox))
-        with futures.ThreadPoolExecutor(n) as pool:
-            list(pool.map(lambda c: c.sendall(outgoing), conns))
+        list(pool.map(_recv_exactly, conns, inbox))
+        list(pool.map(lambda c: c.sendall(outgoing), conns))
 
     one_round()  # warm-up, as the gRPC rounds
     start, t0 = process_cpu_s(), time.perf_counter()
     for _ in range(rounds):
         one_round()
     cpu_s, wall_s = process_cpu_s() - start, time.perf_counter() - t0
+    pool.shutdown()
     for conn in conns:
         conn.close()
     for peer in peers:
