@@ -23,7 +23,9 @@ No feasible profile with sum <= T, and every MIP decided: every perfect code has
 
 A *ledger* (JSON lines, one per decided profile: the profile, its verdict, the seconds and the
 time limit) makes a long proof resumable across runs: a rerun skips the profiles the ledger
-rules out and retries the undecided ones.
+rules out, and the undecided ones already tried with at least its time limit (reported as
+undecided again without solving; ``retry_undecided`` solves them anyway), so that a rerun with
+the same limit spends its time on the profiles nobody tried.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ class ProfileProof:
     undecided: list[Profile] = field(default_factory=list)  # MIP time limit reached
     found: AllocationCode | None = None  # a perfect code with <= ones ones, if any
     from_ledger: int = 0  # of infeasible, read from the ledger instead of solved
+    undecided_from_ledger: int = 0  # of undecided, tried before at >= this time limit
     seconds: float = 0.0
 
     @property
@@ -136,6 +139,7 @@ class ProfileProof:
             "lp_feasible_profiles": len(self.lp_feasible),
             "mip_infeasible_profiles": self.infeasible,
             "from_ledger": self.from_ledger,
+            "undecided_from_ledger": self.undecided_from_ledger,
             "undecided_profiles": [list(p) for p in self.undecided],
             "found": None if self.found is None else self.found.matrix.astype(int).tolist(),
             "proven_lower_bound": self.ones + 1 if self.proven else None,
@@ -143,20 +147,33 @@ class ProfileProof:
         }
 
 
-def read_ledger(path: Path | None, n: int, b: int, *, ternary: bool) -> set[Profile]:
-    """The profiles a ledger rules out for (n, b, ternary) (a torn last line is ignored)."""
-    if path is None or not path.exists():
-        return set()
-    ruled_out = set()
-    for line in path.read_text().splitlines():
+@dataclass(frozen=True)
+class Ledger:
+    """What a ledger says about one problem (n, b, ternary)."""
+
+    ruled_out: frozenset[Profile]  # verdict "infeasible"
+    tried: dict[Profile, float]  # verdict "undecided": the longest time limit it was given
+
+
+def read_ledger(path: Path | None, n: int, b: int, *, ternary: bool) -> Ledger:
+    """The verdicts a ledger holds for (n, b, ternary) (a torn last line is ignored)."""
+    ruled_out: set[Profile] = set()
+    tried: dict[Profile, float] = {}
+    lines = path.read_text().splitlines() if path is not None and path.exists() else []
+    for line in lines:
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
             continue
-        key = (row.get("n"), row.get("b"), row.get("ternary"), row.get("verdict"))
-        if key == (n, b, ternary, "infeasible"):
-            ruled_out.add(tuple(row["profile"]))
-    return ruled_out
+        if (row.get("n"), row.get("b"), row.get("ternary")) != (n, b, ternary):
+            continue
+        profile = tuple(row["profile"])
+        if row.get("verdict") == "infeasible":
+            ruled_out.add(profile)
+        elif row.get("verdict") == "undecided":
+            limit = float(row.get("time_limit") or 0.0)
+            tried[profile] = max(limit, tried.get(profile, 0.0))
+    return Ledger(frozenset(ruled_out), {p: t for p, t in tried.items() if p not in ruled_out})
 
 
 def prove_above(
@@ -168,10 +185,12 @@ def prove_above(
     time_limit: float = PROFILE_SECONDS,
     progress: Callable[[int, int, Profile, str], None] | None = None,
     ledger: Path | None = None,
+    retry_undecided: bool = False,
 ) -> ProfileProof:
     """Rule out every perfect code with at most ``ones`` ones, profile by profile; stops at the
     first code found. ``progress(done, total, profile, verdict)`` after each MIP; ``ledger``:
-    skip the profiles it rules out, append every new verdict (module docstring)."""
+    skip the profiles it rules out and (unless ``retry_undecided``) those it records undecided
+    at ``time_limit`` or more, append every new verdict (module docstring)."""
     check_odd(n, b)
     started = time.perf_counter()
     cheap = ternary_lower_bound_ones(n, b) if ternary else lower_bound_ones(n, b)
@@ -182,9 +201,13 @@ def prove_above(
             proof.lp_feasible.append(profile)
     known = read_ledger(ledger, n, b, ternary=ternary)
     for done, profile in enumerate(proof.lp_feasible, 1):
-        if profile in known:
+        if profile in known.ruled_out:
             proof.infeasible += 1
             proof.from_ledger += 1
+            continue
+        if not retry_undecided and known.tried.get(profile, -1.0) >= time_limit:
+            proof.undecided.append(profile)
+            proof.undecided_from_ledger += 1
             continue
         solving = time.perf_counter()
         verdict, code = profile_code(n, b, profile, ternary=ternary, time_limit=time_limit)

@@ -344,6 +344,10 @@ def _prove_parser(sub: argparse._SubParsersAction) -> None:
     prove.add_argument(
         "--ledger", help="with --by-profile: JSON lines of decided profiles (skipped, appended)"
     )
+    prove.add_argument(
+        "--retry-undecided", action="store_true",
+        help="with --ledger: solve again the profiles it records undecided at >= --time-limit",
+    )  # fmt: skip
     _output_flags(prove)
     prove.set_defaults(func=cmd_prove)
 

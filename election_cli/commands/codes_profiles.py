@@ -41,7 +41,7 @@ def prove_by_profile(args: argparse.Namespace) -> int:
     ledger = None if args.ledger is None else Path(args.ledger)
     proof = prove_above(
         args.n, args.b, ones, ternary=args.ternary, time_limit=limit, progress=progress,
-        ledger=ledger,
+        ledger=ledger, retry_undecided=args.retry_undecided,
     )  # fmt: skip
     payload = {"method": "by-profile", **proof.to_json_dict()}
     head = (
@@ -56,7 +56,10 @@ def prove_by_profile(args: argparse.Namespace) -> int:
             + rows_text(proof.found.matrix)
         )
     elif proof.undecided:
-        text = head + f"{len(proof.undecided)} profiles undecided (time limit): not proven"
+        again = f" ({proof.undecided_from_ledger} as the ledger has them)" * bool(
+            proof.undecided_from_ledger
+        )
+        text = head + f"{len(proof.undecided)} profiles undecided (time limit){again}: not proven"
     else:
         text = head + f"proven: every perfect code has at least {ones + 1} ones"
     emit(payload, text, args)

@@ -122,3 +122,19 @@ def test_a_ledger_resumes_a_proof_without_solving_again(tmp_path: Path) -> None:
     assert len(ledger.read_text().splitlines()) == len(lines) + 2  # nothing solved, nothing added
     other = prove_above(5, 1, 18, ternary=True, time_limit=60, ledger=ledger)
     assert other.from_ledger == 0 and other.proven  # (5, 1): the optimum is 19
+
+
+def test_a_ledger_skips_the_profiles_it_left_undecided_unless_asked(tmp_path: Path) -> None:
+    profile = prove_above(7, 2, 40, ternary=True, time_limit=60).lp_feasible[0]
+    ledger = tmp_path / "ledger.jsonl"
+    row = {"n": 7, "b": 2, "ternary": True, "profile": list(profile), "verdict": "undecided"}
+    ledger.write_text(json.dumps(row | {"seconds": 1.0, "time_limit": 30.0}) + "\n")
+    same = prove_above(7, 2, 40, ternary=True, time_limit=30, ledger=ledger)
+    assert same.undecided == [profile] and same.undecided_from_ledger == 1 and not same.proven
+    assert len(ledger.read_text().splitlines()) == len(same.lp_feasible)  # the rest was solved
+    longer = prove_above(7, 2, 40, ternary=True, time_limit=60, ledger=ledger)
+    assert longer.proven and longer.undecided_from_ledger == 0  # a longer limit tries it again
+    ledger.write_text(json.dumps(row | {"seconds": 1.0, "time_limit": 30.0}) + "\n")
+    retried = prove_above(7, 2, 40, ternary=True, time_limit=30, ledger=ledger,
+                          retry_undecided=True)  # fmt: skip
+    assert retried.proven and retried.undecided == []
