@@ -19,6 +19,11 @@ process runs n worker threads, each with its own channel and a precomputed rando
     protobuf_path_cpu_ms_per_worker  (``--compare-protobuf``) the same rounds with protobuf's own
                           (de)serializers, which copy every vote and serialize the update once
                           per worker: the path before votes were read in place
+    master_minor_faults_per_worker  the server process's minor page faults over the timed
+                          rounds, per worker per round (fresh pages touched)
+    untuned_allocator_*   (``--compare-allocator``) the same rounds first in a fresh process
+                          left with glibc malloc's defaults; this process (and so every other
+                          figure) runs with ``wire.allocator.tune_allocator``, as the master
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from election.votes import PackedVote, ZeroKind, majority
 from master.rounds import RoundState
 from master.servicer import SERVICE_NAME, vote_chunk_deserializer
 from wire import serde
+from wire.allocator import tune_allocator
 from wire.errors import MalformedMessage, ProtocolError, WrongLength, details
 from wire.gen.election.v1 import election_pb2 as pb
 from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
@@ -162,8 +168,13 @@ def start_bench_server(
 
 def process_cpu_s() -> float:
     """This process's user + system CPU seconds, all threads (getrusage)."""
+    return process_usage()[0]
+
+
+def process_usage() -> tuple[float, int]:
+    """This process's (user + system CPU seconds, minor page faults), all threads."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime, usage.ru_minflt
 
 
 def master_rounds(
@@ -171,13 +182,14 @@ def master_rounds(
     n: int,
     rounds: range,
     aggregate_ms: list[float],
-    cpu_marks: list[float] | None = None,
+    cpu_marks: list[tuple[float, int]] | None = None,
 ) -> None:
     """collect -> packed majority -> publish for each round; appends the majority's ms (and
-    the process CPU seconds when each round starts collecting, to ``cpu_marks``)."""
+    the process CPU seconds and page faults when each round starts collecting, to
+    ``cpu_marks``)."""
     for r in rounds:
         if cpu_marks is not None:
-            cpu_marks.append(process_cpu_s())
+            cpu_marks.append(process_usage())
         votes = state.collect(r)
         t0 = time.perf_counter()
         update = majority(votes)  # type: ignore[arg-type]
@@ -208,16 +220,33 @@ def serve(n: int, d: int, rounds: int, *, protobuf_path: bool = False) -> dict[s
         stdout=subprocess.PIPE,
     )
     aggregate_ms: list[float] = []
-    cpu_marks: list[float] = []
+    cpu_marks: list[tuple[float, int]] = []
     master_rounds(state, n, range(rounds + 1), aggregate_ms, cpu_marks)
     out, _ = client.communicate(timeout=CLIENT_TIMEOUT_S)
-    cpu_s = process_cpu_s() - cpu_marks[1]  # rounds 1..rounds: the warm-up round 0 is left out
+    cpu_end, faults_end = process_usage()
+    cpu_s = cpu_end - cpu_marks[1][0]  # rounds 1..rounds: the warm-up round 0 is left out
+    faults = faults_end - cpu_marks[1][1]
     server.stop(grace=1)
     result = json.loads(out)
     return result | {
         "aggregate_ms": statistics.median(aggregate_ms[1:]),
         "master_cpu_ms_per_worker": round(cpu_s * 1000 / (rounds * n), 3),
+        "master_minor_faults_per_worker": round(faults / (rounds * n), 1),
     }
+
+
+def serve_untuned(n: int, d: int, rounds: int) -> dict[str, Any]:
+    """:func:`serve` in a fresh process left with glibc malloc's defaults (its threads get
+    their arenas under the defaults, as in a master process without the tuning)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.grpc", "--serve-untuned"]
+        + ["--n", str(n), "--d", str(d), "--rounds", str(rounds)],
+        stdout=subprocess.PIPE,
+        check=True,
+        timeout=CLIENT_TIMEOUT_S,
+    ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
 
 
 def tcp_floor(n: int, nbytes: int, rounds: int) -> dict[str, Any]:
@@ -356,6 +385,11 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also run the rounds with protobuf's own (de)serializers (the copying path)",
     )
+    parser.add_argument(
+        "--compare-allocator",
+        action="store_true",
+        help="first run the rounds with glibc malloc's defaults (before the master's tuning)",
+    )
 
 
 TABLE_COLUMNS = (  # (heading, key) of the master-CPU table in BENCHMARKS.md
@@ -369,7 +403,16 @@ TABLE_COLUMNS = (  # (heading, key) of the master-CPU table in BENCHMARKS.md
     ("protobuf path round ms", "protobuf_path_round_ms"),
     ("TCP floor round ms", "tcp_floor_round_ms"),
     ("majority ms", "aggregate_ms"),
+    ("page faults/worker", "master_minor_faults_per_worker"),
+    ("untuned malloc CPU ms/worker", "untuned_allocator_cpu_ms_per_worker"),
+    ("untuned malloc page faults/worker", "untuned_allocator_minor_faults_per_worker"),
 )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"  # a figure this result does not have (an older run, or no --compare-*)
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 def table(path: str) -> str:
@@ -389,9 +432,7 @@ def table(path: str) -> str:
             "protobuf_over_in_place": row["protobuf_path_cpu_ms_per_worker"]
             / row["master_cpu_ms_per_worker"]
         }
-        cells = [
-            f"{row[k]:.2f}" if isinstance(row[k], float) else str(row[k]) for _, k in TABLE_COLUMNS
-        ]
+        cells = [_cell(row.get(k)) for _, k in TABLE_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -402,7 +443,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.n < 1 or args.d < 1 or args.rounds < 1:
         raise ConfigError(f"--n {args.n}, --d {args.d}, --rounds {args.rounds} must all be >= 1")
+    applied = tune_allocator()  # as the master process does at start, before any thread
+    untuned = serve_untuned(args.n, args.d, args.rounds) if args.compare_allocator else None
     result = serve(args.n, args.d, args.rounds)
+    result["allocator_tuned"] = applied
+    if untuned is not None:
+        for key in ("cpu_ms_per_worker", "minor_faults_per_worker"):
+            result[f"untuned_allocator_{key}"] = untuned[f"master_{key}"]
+        result["untuned_allocator_round_ms"] = untuned["master_round_ms"]
     result |= tcp_floor(args.n, (args.d + 7) // 8, args.rounds)
     result["master_cpu_over_tcp_floor"] = round(
         result["master_cpu_ms_per_worker"] / result["tcp_floor_cpu_ms_per_worker"], 2
@@ -423,8 +471,11 @@ if __name__ == "__main__":
     p.add_argument("--tokens", default="")
     p.add_argument("--tcp-peer", type=int)
     p.add_argument("--nbytes", type=int)
+    p.add_argument("--serve-untuned", action="store_true")
     a = p.parse_args()
-    if a.tcp_peer:
+    if a.serve_untuned:
+        print(json.dumps(serve(a.n, a.d, a.rounds)))
+    elif a.tcp_peer:
         run_tcp_peer(a.tcp_peer, a.nbytes, a.rounds)
     else:
         print(json.dumps(run_client(a.client, a.n, a.d, a.rounds, a.tokens.split(","))))

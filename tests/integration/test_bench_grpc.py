@@ -15,6 +15,7 @@ def test_bench_grpc_reports_master_cpu_beside_the_tcp_floor(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["bench", "grpc", "--n", "3", "--d", "200003", "--rounds", "2", "--compare-protobuf"]
+    argv.append("--compare-allocator")
     assert cli.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
@@ -28,8 +29,18 @@ def test_bench_grpc_reports_master_cpu_beside_the_tcp_floor(
         "tcp_floor_cpu_ms_per_worker",
         "protobuf_path_cpu_ms_per_worker",
         "protobuf_path_round_ms",
+        "untuned_allocator_cpu_ms_per_worker",
+        "untuned_allocator_round_ms",
     ):
         assert result[key] > 0, key
+    for key in ("master_minor_faults_per_worker", "untuned_allocator_minor_faults_per_worker"):
+        assert result[key] >= 0, key
+    assert set(result["allocator_tuned"]) <= {
+        "MALLOC_MMAP_THRESHOLD",
+        "MALLOC_TRIM_THRESHOLD",
+        "MALLOC_TOP_PAD",
+        "MALLOC_ARENA_MAX",
+    }
     assert result["master_cpu_over_tcp_floor"] == pytest.approx(
         result["master_cpu_ms_per_worker"] / result["tcp_floor_cpu_ms_per_worker"], abs=0.01
     )
@@ -65,6 +76,7 @@ def test_bench_grpc_table_of_saved_results(
     assert len(lines) == 4 and lines[0].startswith("| n | master CPU ms/worker")
     assert lines[2].split(" | ")[:4] == ["| 15", "4.00", "5.00", "1.25"]  # 5 / 4
     assert lines[3].startswith("| 5 |")
+    assert lines[2].endswith("| - | - | - |")  # no page-fault or --compare-allocator figures
     saved.write_text(json.dumps({"n": 3, "master_cpu_ms_per_worker": 1.0}) + "\n")
     assert cli.main(["bench", "grpc", "--table", str(saved)]) == 2
     assert "without --compare-protobuf" in capsys.readouterr().err
