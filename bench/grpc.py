@@ -1,10 +1,11 @@
 """``election bench grpc``: one master round over real loopback sockets with synthetic votes.
 
-The server (this process) runs the real wire path: the master's message handling (votes read
-in place by ``master.servicer.vote_chunk_deserializer``, the update serialized once and sent as
-bytes to every stream), RoundState validation (run id, tokens, round, length), the packed
-majority, and the long-polled update stream. A client
-process runs n worker threads, each with its own channel and a precomputed random dense vote.
+The server (this process) is the master's own: ``master.server.MasterServer`` (grpc.aio) and
+``master.servicer.ElectionServicer`` over a :class:`BenchService` (votes read in place by
+``master.servicer.vote_chunk_deserializer``, the update serialized once and sent as bytes to
+every stream), RoundState validation (run id, tokens, round, length), the packed majority, and
+the long-polled update stream; only the model is missing. A client process runs n worker
+threads, each with its own channel and a precomputed random dense vote.
 
     master_round_ms       from releasing the n votes to the last worker holding the update:
                           receive n votes + packed majority + send the update to every worker
@@ -16,9 +17,12 @@ process runs n worker threads, each with its own channel and a precomputed rando
     tcp_floor_cpu_ms_per_worker  the same accounting for plain TCP sockets moving the same bytes
                           (n vote-sized reads in, n update-sized writes out per round, buffers
                           reused) in the same run: what the kernel's copies cost, the floor
-    protobuf_path_cpu_ms_per_worker  (``--compare-protobuf``) the same rounds with protobuf's own
-                          (de)serializers, which copy every vote and serialize the update once
-                          per worker: the path before votes were read in place
+    sync_server_cpu_ms_per_worker  (``--compare-sync``) the same rounds on a synchronous
+                          grpc.Server (a thread per stream) running the same serde calls
+    protobuf_path_cpu_ms_per_worker  (``--compare-protobuf``) the same rounds on that synchronous
+                          server with protobuf's own (de)serializers, which copy every vote and
+                          serialize the update once per worker: the path before votes were
+                          read in place
     master_minor_faults_per_worker  the server process's minor page faults over the timed
                           rounds, per worker per round (fresh pages touched)
     untuned_allocator_*   (``--compare-allocator``) the same rounds first in a fresh process
@@ -40,7 +44,7 @@ import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import numpy as np
@@ -48,13 +52,18 @@ import numpy as np
 from election.errors import ConfigError
 from election.transport.base import ROUND_DEADLINE_S
 from election.votes import PackedVote, ZeroKind, majority
+from master.config import MasterConfig
+from master.metrics import Metrics
 from master.rounds import RoundState
+from master.server import MasterServer
+from master.service import MasterService
 from master.servicer import SERVICE_NAME, vote_chunk_deserializer
 from wire import serde
 from wire.allocator import tune_allocator
 from wire.errors import MalformedMessage, ProtocolError, WrongLength, details
 from wire.gen.election.v1 import election_pb2 as pb
 from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
+from wire.jsonlog import JsonLog
 from wire.messages import Credentials, Payload, RoundUpdate, UpdateQuery, Vote
 from wire.options import channel_options, server_options
 from wire.security import SlotTokens, new_secret
@@ -122,6 +131,47 @@ def bench_state(
     )
 
 
+class BenchService:
+    """What the master's servicer asks of :class:`master.service.MasterService`, over the
+    bench's RoundState: the master's own gRPC server (``master.server.MasterServer``, grpc.aio)
+    and servicer (``master.servicer.ElectionServicer``) run on it unchanged, without a model."""
+
+    def __init__(self, rounds: RoundState, d: int) -> None:
+        self.rounds = rounds
+        self.width = d
+        self.options = MasterConfig()  # the master's defaults: stream limits, chunk sizes
+        self.metrics = Metrics()
+        self.log = JsonLog("bench-master", quiet=True)
+
+    def submit(self, vote: Vote) -> int:
+        return self.rounds.submit(vote)
+
+    def check_declared(self, encoding: str, length: int, total_nbytes: int) -> None:
+        if length != self.width:
+            raise WrongLength(f"{length} != {self.width}")
+
+    def check_update_query(self, query: UpdateQuery) -> None:
+        self.rounds.check_reader(query.credentials)
+
+    def delivered(self, slot: int, update: RoundUpdate, nbytes: int) -> None:
+        self.metrics.inc("bytes_sent", nbytes)
+
+
+class MasterBenchServer:
+    """The master's own server over a BenchService: ``stop(grace)`` like a grpc.Server's."""
+
+    def __init__(self, state: RoundState, d: int, bind: str, port: int) -> None:
+        service = cast(MasterService, BenchService(state, d))
+        self.server = MasterServer(service, bind=bind, port=port)
+        self.port = self.server.start()
+
+    def stop(self, grace: float) -> threading.Event:
+        self.server.stop(grace)
+        done = threading.Event()
+        done.set()
+        return done
+
+
 class ProtobufPathServicer(BenchServicer):
     """The copying path, for comparison: protobuf parses each vote (copying its bytes) and
     gRPC serializes the shared update messages once per worker's stream."""
@@ -138,10 +188,17 @@ def start_bench_server(
     port: int = 0,
     *,
     protobuf_path: bool = False,
-) -> tuple[grpc.Server, int]:
-    """Serve BenchServicer over ``state`` on bind:port (0 = any free port); (server, port).
+    sync_server: bool = False,
+) -> tuple[Any, int]:
+    """Serve ``state`` on bind:port (0 = any free port); (server, port). By default the
+    master's own server and servicer (grpc.aio, :class:`BenchService`).
 
-    ``protobuf_path``: protobuf's own (de)serializers instead of the master's (for comparison)."""
+    ``sync_server``: a synchronous grpc.Server with a thread per stream running BenchServicer
+    (the same serde and RoundState calls); ``protobuf_path``: that server with protobuf's own
+    (de)serializers instead of the master's (both for comparison)."""
+    if not (sync_server or protobuf_path):
+        master = MasterBenchServer(state, d, bind, port)
+        return master, master.port
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4 * n + 8), options=server_options()
     )
@@ -197,10 +254,14 @@ def master_rounds(
         state.publish(RoundUpdate(r, "0" * 64, update, n, 0))
 
 
-def serve(n: int, d: int, rounds: int, *, protobuf_path: bool = False) -> dict[str, Any]:
+def serve(
+    n: int, d: int, rounds: int, *, protobuf_path: bool = False, sync_server: bool = False
+) -> dict[str, Any]:
     tokens = SlotTokens(new_secret(), RUN_ID, n)
     state = bench_state(n, d, rounds + 1, tokens)
-    server, port = start_bench_server(state, n, d, protobuf_path=protobuf_path)
+    server, port = start_bench_server(
+        state, n, d, protobuf_path=protobuf_path, sync_server=sync_server
+    )
     client = subprocess.Popen(
         [
             sys.executable,
@@ -330,7 +391,11 @@ def vote_and_fetch(
 def run_client(target: str, n: int, d: int, rounds: int, tokens: list[str]) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     votes = [random_dense_vote(rng, d) for _ in range(n)]
-    channels = [grpc.insecure_channel(target, options=channel_options()) for _ in range(n)]
+    # a connection per worker, as n worker processes have (channels in one process with the
+    # same target and options would otherwise share one, and the master caps uploads per
+    # connection: StreamLimits.uploads_per_peer)
+    own_connection = [*channel_options(), ("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.insecure_channel(target, options=own_connection) for _ in range(n)]
     stubs = [pb_grpc.ElectionStub(c) for c in channels]
     wire_bytes = sum(
         c.ByteSize()
@@ -386,6 +451,11 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         help="also run the rounds with protobuf's own (de)serializers (the copying path)",
     )
     parser.add_argument(
+        "--compare-sync",
+        action="store_true",
+        help="also run the rounds on a synchronous grpc.Server (a thread per stream)",
+    )
+    parser.add_argument(
         "--compare-allocator",
         action="store_true",
         help="first run the rounds with glibc malloc's defaults (before the master's tuning)",
@@ -403,6 +473,8 @@ TABLE_COLUMNS = (  # (heading, key) of the master-CPU table in BENCHMARKS.md
     ("protobuf path round ms", "protobuf_path_round_ms"),
     ("TCP floor round ms", "tcp_floor_round_ms"),
     ("majority ms", "aggregate_ms"),
+    ("sync server CPU ms/worker", "sync_server_cpu_ms_per_worker"),
+    ("sync server round ms", "sync_server_round_ms"),
     ("page faults/worker", "master_minor_faults_per_worker"),
     ("untuned malloc CPU ms/worker", "untuned_allocator_cpu_ms_per_worker"),
     ("untuned malloc page faults/worker", "untuned_allocator_minor_faults_per_worker"),
@@ -428,10 +500,10 @@ def table(path: str) -> str:
     for row in rows:
         if "protobuf_path_cpu_ms_per_worker" not in row:
             raise ConfigError(f"--table {path}: a result without --compare-protobuf")
-        row = row | {
-            "protobuf_over_in_place": row["protobuf_path_cpu_ms_per_worker"]
-            / row["master_cpu_ms_per_worker"]
-        }
+        # the protobuf path runs on the synchronous server: compared with the same server
+        # (results from before --compare-sync ran the master's serde on that server only)
+        in_place = row.get("sync_server_cpu_ms_per_worker", row["master_cpu_ms_per_worker"])
+        row = row | {"protobuf_over_in_place": row["protobuf_path_cpu_ms_per_worker"] / in_place}
         cells = [_cell(row.get(k)) for _, k in TABLE_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -455,6 +527,10 @@ def run(args: argparse.Namespace) -> int:
     result["master_cpu_over_tcp_floor"] = round(
         result["master_cpu_ms_per_worker"] / result["tcp_floor_cpu_ms_per_worker"], 2
     )
+    if args.compare_sync:
+        sync = serve(args.n, args.d, args.rounds, sync_server=True)
+        result["sync_server_cpu_ms_per_worker"] = sync["master_cpu_ms_per_worker"]
+        result["sync_server_round_ms"] = sync["master_round_ms"]
     if args.compare_protobuf:
         copying = serve(args.n, args.d, args.rounds, protobuf_path=True)
         result["protobuf_path_cpu_ms_per_worker"] = copying["master_cpu_ms_per_worker"]

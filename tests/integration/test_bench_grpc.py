@@ -15,7 +15,7 @@ def test_bench_grpc_reports_master_cpu_beside_the_tcp_floor(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["bench", "grpc", "--n", "3", "--d", "200003", "--rounds", "2", "--compare-protobuf"]
-    argv.append("--compare-allocator")
+    argv += ["--compare-allocator", "--compare-sync"]
     assert cli.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
@@ -31,6 +31,8 @@ def test_bench_grpc_reports_master_cpu_beside_the_tcp_floor(
         "protobuf_path_round_ms",
         "untuned_allocator_cpu_ms_per_worker",
         "untuned_allocator_round_ms",
+        "sync_server_cpu_ms_per_worker",
+        "sync_server_round_ms",
     ):
         assert result[key] > 0, key
     for key in ("master_minor_faults_per_worker", "untuned_allocator_minor_faults_per_worker"):
@@ -76,7 +78,11 @@ def test_bench_grpc_table_of_saved_results(
     assert len(lines) == 4 and lines[0].startswith("| n | master CPU ms/worker")
     assert lines[2].split(" | ")[:4] == ["| 15", "4.00", "5.00", "1.25"]  # 5 / 4
     assert lines[3].startswith("| 5 |")
-    assert lines[2].endswith("| - | - | - |")  # no page-fault or --compare-allocator figures
+    assert lines[2].endswith("| - | - | - | - | - |")  # no sync, fault or allocator figures
+    saved.write_text(json.dumps(row | {"sync_server_cpu_ms_per_worker": 2.5}) + "\n")
+    assert cli.main(["bench", "grpc", "--table", str(saved)]) == 0
+    cells = capsys.readouterr().out.strip().splitlines()[2].split(" | ")
+    assert cells[3] == "2.00"  # protobuf / in place on the same (synchronous) server: 5 / 2.5
     saved.write_text(json.dumps({"n": 3, "master_cpu_ms_per_worker": 1.0}) + "\n")
     assert cli.main(["bench", "grpc", "--table", str(saved)]) == 2
     assert "without --compare-protobuf" in capsys.readouterr().err
