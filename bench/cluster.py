@@ -80,6 +80,9 @@ class ClusterBenchConfig:
     # k master processes, one namespace each (shard_ranges of d); one project point per k,
     # on the same worker nodes and beside the same gloo run
     master_shards: tuple[int, ...] = (1,)
+    # pipelined segments per shard (S master processes on the shard's node, one per segment
+    # of its coordinates; 1 = not pipelined); one project point per (k, S)
+    segments: tuple[int, ...] = (1,)
 
     @property
     def first_worker(self) -> int:
@@ -106,6 +109,18 @@ def parse_config(args: argparse.Namespace) -> ClusterBenchConfig:
         raise ConfigError(f"--master-shards {args.master_shards!r}: use counts like 1,3") from None
     for k in shards:
         shard_ranges(args.d, k)  # one line when k is not a positive count or too many for d
+    try:
+        segments = tuple(int(x) for x in str(args.segments).split(","))
+    except ValueError:
+        raise ConfigError(f"--segments {args.segments!r}: use counts like 1,4") from None
+    for k in shards:
+        for lo, hi in shard_ranges(args.d, k):
+            for s in segments:
+                if s < 1 or s > (hi - lo + 63) // 64:
+                    raise ConfigError(
+                        f"--segments {s}: use 1 to {(hi - lo + 63) // 64} (a segment owns at "
+                        f"least one 64-coordinate word of a shard's {hi - lo})"
+                    )
     return ClusterBenchConfig(
         ns,
         rates,
@@ -116,6 +131,7 @@ def parse_config(args: argparse.Namespace) -> ClusterBenchConfig:
         args.probe_seconds,
         not args.no_gloo,
         shards,
+        segments,
     )
 
 
@@ -142,20 +158,32 @@ def _release(children: list[Child], cmd: str) -> tuple[float, list[dict[str, Any
     return t0, [child.read(deadline) for child in children]
 
 
+def segment_ranges(d: int, k: int, segments: int) -> list[tuple[int, int]]:
+    """Shard s's coordinates (shard_ranges(d, k)[s]) cut into ``segments`` contiguous pieces,
+    shard after shard: k * segments ranges covering [0, d)."""
+    return [
+        (lo + a, lo + b)
+        for lo, hi in shard_ranges(d, k)
+        for a, b in shard_ranges(hi - lo, segments)
+    ]
+
+
 def _start_shards(
-    topo: Topology, cfg: ClusterBenchConfig, n: int, k: int, rounds: int, logs: Path
+    topo: Topology, cfg: ClusterBenchConfig, n: int, k: int, segments: int, rounds: int, logs: Path
 ) -> tuple[list[Child], list[Shard], list[list[str]]]:
-    """The k shard masters on nodes 0..k-1: (processes, shards, each shard's slot tokens)."""
-    ranges = shard_ranges(cfg.d, k)
+    """The k shard masters on nodes 0..k-1, each as ``segments`` processes (one per segment of
+    its coordinates): (processes, segment shards, each one's slot tokens)."""
+    ranges = segment_ranges(cfg.d, k, segments)
     children: list[Child] = []
-    for s, (lo, hi) in enumerate(ranges):
-        role = flags("master", bind=topo.address(s), n=n, lo=lo, hi=hi, rounds=rounds)
-        children.append(_spawn(topo, s, role, logs, "master" if s == 0 else f"master{s}"))
+    for i, (lo, hi) in enumerate(ranges):
+        node = i // segments
+        role = flags("master", bind=topo.address(node), n=n, lo=lo, hi=hi, rounds=rounds)
+        children.append(_spawn(topo, node, role, logs, "master" if i == 0 else f"master{i}"))
     shards, tokens = [], []
     deadline = time.monotonic() + START_TIMEOUT_S
-    for s, ((lo, hi), child) in enumerate(zip(ranges, children, strict=True)):
+    for i, ((lo, hi), child) in enumerate(zip(ranges, children, strict=True)):
         hello = child.read(deadline)
-        shards.append(Shard(topo.address(s), hello["port"], lo, hi))
+        shards.append(Shard(topo.address(i // segments), hello["port"], lo, hi))
         tokens.append(hello["tokens"])
     return children, shards, tokens
 
@@ -170,10 +198,16 @@ def _shards_cpu(masters: list[Child]) -> list[dict[str, Any]]:
 
 
 def _project_result(
-    cfg: ClusterBenchConfig, n: int, times: list[float], cpu: list[list[dict[str, Any]]]
+    cfg: ClusterBenchConfig,
+    n: int,
+    times: list[float],
+    cpu: list[list[dict[str, Any]]],
+    segments: int = 1,
 ) -> dict[str, Any]:
-    """round_ms and the shards' CPU of one rate's timed rounds (cpu: before and after)."""
-    cpu_s = [after["cpu_s"] - before["cpu_s"] for before, after in zip(*cpu, strict=True)]
+    """round_ms and the shards' CPU of one rate's timed rounds (cpu: before and after, per
+    master process; a shard's CPU is the sum over its ``segments`` processes)."""
+    per_process = [after["cpu_s"] - before["cpu_s"] for before, after in zip(*cpu, strict=True)]
+    cpu_s = [sum(per_process[i : i + segments]) for i in range(0, len(per_process), segments)]
     aggregate = [statistics.median(a["aggregate_ms"][-cfg.repeats :]) for a in cpu[1]]
     result = {
         "round_ms": round(statistics.median(times[1:]), 3),
@@ -187,23 +221,24 @@ def _project_result(
 
 
 def project_phase(
-    topo: Topology, cfg: ClusterBenchConfig, n: int, k: int, logs: Path
+    topo: Topology, cfg: ClusterBenchConfig, n: int, k: int, logs: Path, segments: int = 1
 ) -> dict[str, Any]:
-    """The k real master shards on nodes 0..k-1, one worker per node K..K+n-1 (K =
-    cfg.first_worker); results per rate."""
+    """The k real master shards on nodes 0..k-1 (each as ``segments`` pipelined processes),
+    one worker per node K..K+n-1 (K = cfg.first_worker); results per rate."""
     per_rate, first = cfg.repeats + 1, cfg.first_worker
     rounds = per_rate * len(cfg.rates)
     children: list[Child] = []
+    masters_n = k * segments
     try:
-        masters, shards, tokens = _start_shards(topo, cfg, n, k, rounds, logs)
+        masters, shards, tokens = _start_shards(topo, cfg, n, k, segments, rounds, logs)
         children += masters
         for s in range(n):
-            role = flags("worker", slot=s, d=cfg.d, seed=cfg.seed + s)
+            role = flags("worker", slot=s, d=cfg.d, seed=cfg.seed + s, segments=segments)
             role += [f"--shard={shard}" for shard in shards]
-            role += [f"--token={tokens[t][s]}" for t in range(k)]
+            role += [f"--token={tokens[t][s]}" for t in range(masters_n)]
             children.append(_spawn(topo, first + s, role, logs, f"worker{s}"))
         deadline = time.monotonic() + START_TIMEOUT_S
-        for child in children[k:]:
+        for child in children[masters_n:]:
             child.read(deadline)
         out: dict[str, Any] = {}
         r = 0
@@ -214,13 +249,14 @@ def project_phase(
                 if rep == 1:
                     snaps.append(snapshot(topo))
                     cpu.append(_shards_cpu(masters))
-                t0, answers = _release(children[k:], f"go {r}")
+                t0, answers = _release(children[masters_n:], f"go {r}")
                 times.append((max(a["t_end"] for a in answers) - t0) * 1000)
                 r += 1
             snaps.append(snapshot(topo))
             cpu.append(_shards_cpu(masters))
-            result = _project_result(cfg, n, times, cpu) | traffic(snaps[0], snaps[1], cfg.repeats)
-            out[rate] = bounded(result, project_bound_bits(n, shards), RATES[rate])
+            result = _project_result(cfg, n, times, cpu, segments)
+            result |= traffic(snaps[0], snaps[1], cfg.repeats)
+            out[rate] = bounded(result, project_bound_bits(n, shards, segments), RATES[rate])
         return out
     finally:
         stop_all(children)
@@ -301,15 +337,17 @@ def run_points(cfg: ClusterBenchConfig, logs: Path) -> list[dict[str, Any]]:
                 topo.set_rate(RATES[rate])
                 if cfg.probe_seconds > 0:
                     probes[rate] = link_probe(topo, cfg.probe_seconds, logs, to=first)
-            projects = {k: project_phase(topo, cfg, n, k, logs) for k in cfg.master_shards}
+            kinds = [(k, s) for k in cfg.master_shards for s in cfg.segments]
+            projects = {(k, s): project_phase(topo, cfg, n, k, logs, s) for k, s in kinds}
             gloo = gloo_phase(topo, cfg, n, logs) if cfg.gloo else {}
-        for rate, k in ((rate, k) for rate in cfg.rates for k in cfg.master_shards):
-            project = projects[k]
+        for rate, (k, segments) in ((rate, kind) for rate in cfg.rates for kind in kinds):
+            project = projects[(k, segments)]
             point: dict[str, Any] = {
                 "n": n,
                 "d": cfg.d,
                 "rate": rate,
                 "master_shards": k,
+                "segments": segments,
                 "repeats": cfg.repeats,
                 "link_probe_gbit_s": probes.get(rate),
                 "project": project[rate],
@@ -343,6 +381,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--master-shards",
         default="1",
         help="master shard counts k, comma-separated (one point each; a shard per namespace)",
+    )
+    parser.add_argument(
+        "--segments",
+        default="1",
+        help="pipelined segments per shard, comma-separated (one point each; 1 = not pipelined)",
     )
     parser.add_argument("--out", default="", help="run folder for config.json + points.jsonl")
     parser.add_argument("--json", action="store_true", help="(always JSON lines)")

@@ -8,7 +8,11 @@ bench.cluster_node ROLE ...``), driven by the controller through one JSON line p
     worker   one slot: a random dense vote built before the clock starts; on ``go R`` it
              submits each master shard its slice of the vote (in parallel, one thread per
              shard), fetches each shard's update slice in full and joins the k slices into
-             the update (:func:`election.votes.shards.join_votes`)
+             the update (:func:`election.votes.shards.join_votes`). With ``--segments S``
+             each shard is S master processes on the shard's node, one per segment of its
+             coordinates: the worker submits the segments in order while another thread
+             fetches their updates in order, so the shard link's votes in and updates out
+             overlap (a pipelined round)
     gloo     one torch.distributed gloo rank: on ``go fp32|fp16`` one ``all_reduce`` (sum) of d
              values of that dtype
     sink / source   one TCP stream for a bounded time: the throughput the link really gives
@@ -111,8 +115,9 @@ def run_worker(args: argparse.Namespace) -> None:
     import grpc
     import numpy as np
 
-    from bench.grpc import RUN_ID, random_dense_vote, vote_and_fetch
+    from bench.grpc import RUN_ID, fetch_update, random_dense_vote, vote_and_fetch
     from election.votes import PackedVote
+    from election.transport.base import ROUND_DEADLINE_S
     from election.votes.shards import join_votes
     from wire import serde
     from wire.gen.election.v1 import election_pb2_grpc as pb_grpc
@@ -131,14 +136,38 @@ def run_worker(args: argparse.Namespace) -> None:
         grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT_S)
     stubs = [pb_grpc.ElectionStub(c) for c in channels]
     creds = [Credentials(RUN_ID, args.slot, token) for token in args.token]  # one per shard
-    pool = ThreadPoolExecutor(max_workers=len(shards))
+    segments = args.segments
+    if len(shards) % segments:
+        raise SystemExit(f"{len(shards)} --shard entries are not whole groups of {segments}")
+    pool = ThreadPoolExecutor(max_workers=2 * len(shards))
+
+    def pipelined(first: int, r: int, chunks: list[Any]) -> list[Any]:
+        """Segments first..first+S-1 of one shard: submitted in order, their updates fetched
+        in order by a second thread meanwhile; the S update slices."""
+        group = range(first, first + segments)
+        fetched = pool.submit(
+            lambda: [fetch_update(stubs[i], creds[i], r, parts[i].length) for i in group]
+        )
+        for i in group:
+            stubs[i].SubmitVote(iter(chunks[i]), timeout=ROUND_DEADLINE_S)
+        return list(fetched.result(timeout=ROUND_DEADLINE_S))
+
     emit({"ready": True})
     for cmd in commands():
         r = int(cmd.split()[1])  # "go R"
         votes = [Vote(c, r, p) for c, p in zip(creds, parts, strict=True)]
         chunks = [list(serde.vote_to_chunks(v)) for v in votes]
         go = now()
-        if len(shards) == 1:
+        if segments > 1:  # every shard's segments pipelined, the shards in parallel
+            groups = pool.map(
+                pipelined,
+                range(0, len(shards), segments),
+                [r] * (len(shards) // segments),
+                [chunks] * (len(shards) // segments),
+            )
+            updates = [u for group in groups for u in group]
+            join_votes([u.payload for u in updates if isinstance(u.payload, PackedVote)])
+        elif len(shards) == 1:
             vote_and_fetch(stubs[0], creds[0], r, chunks[0], parts[0].length)
         else:  # every shard's slice in parallel; an RPC error propagates
             slices = pool.map(
@@ -220,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     w.add_argument("--token", action="append", required=True, help="one per --shard, in order")
     w.add_argument("--d", type=int, required=True)
     w.add_argument("--seed", type=int, required=True)
+    w.add_argument("--segments", type=int, default=1, help="pipelined segments per shard")
     g = roles.add_parser("gloo")
     g.add_argument("--init", required=True, help="tcp://host:port of rank 0's store")
     g.add_argument("--rank", type=int, required=True)

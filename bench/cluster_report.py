@@ -12,9 +12,17 @@ from bench.cluster_node import Shard
 from bench.netns import Topology
 
 
-def project_bound_bits(n: int, shards: list[Shard]) -> int:
-    """Payload bits through the busiest master link per round: n votes in, n updates out."""
-    return max(2 * n * ((s.hi - s.lo + 7) // 8) * 8 for s in shards)
+def project_bound_bits(n: int, shards: list[Shard], segments: int = 1) -> int:
+    """Payload bits through the busiest master link per round: n votes in, n updates out.
+
+    Without pipelining (``segments`` = 1) the updates follow the votes: 2 n ceil(w/8) bytes for
+    a shard of w coordinates. With S pipelined segments per shard (``shards`` in groups of S,
+    one group per node) a segment's updates go out while the next segments' votes come in, the
+    two directions of the link at once: n (ceil(w/8) + the largest segment's bytes), since
+    only the first segment's votes and the last one's updates do not overlap."""
+    groups = [shards[i : i + segments] for i in range(0, len(shards), segments)]
+    seg_bytes = [[(s.hi - s.lo + 7) // 8 for s in group] for group in groups]
+    return max(n * (sum(b) + max(b)) * 8 for b in seg_bytes)
 
 
 def ring_bound_bits(n: int, d: int, itemsize: int) -> float:
@@ -81,7 +89,10 @@ def table(points: list[dict[str, Any]]) -> str:
     rows = [TABLE_HEADER, "|" + "---|" * TABLE_HEADER.count(" | ") + "---|"]
     for p in points:
         pr, g32, g16 = p["project"], p.get("gloo_fp32", {}), p.get("gloo_fp16", {})
-        cells = [p["n"], p["master_shards"], p["rate"], p["link_probe_gbit_s"], pr["round_ms"],
+        shards = p["master_shards"]
+        if p.get("segments", 1) > 1:
+            shards = f"{shards} x {p['segments']} seg"
+        cells = [p["n"], shards, p["rate"], p["link_probe_gbit_s"], pr["round_ms"],
                  pr["bound_ms"], pr["fraction_of_bound"], pr["master_cpu_ms_per_worker"],
                  g32.get("round_ms"), g16.get("round_ms"), p.get("ratio_to_gloo_fp32"),
                  p.get("ratio_to_gloo_fp16"), g32.get("fraction_of_bound"),

@@ -382,6 +382,11 @@ def vote_and_fetch(
 ) -> RoundUpdate:
     """One worker round on the wire: SubmitVote (prebuilt chunks), then GetUpdate in full."""
     stub.SubmitVote(iter(chunks), timeout=ROUND_DEADLINE_S)
+    return fetch_update(stub, cred, r, d)
+
+
+def fetch_update(stub: pb_grpc.ElectionStub, cred: Credentials, r: int, d: int) -> RoundUpdate:
+    """GetUpdate of round r in full (long-polls until the master publishes it)."""
     query = serde.update_query_to_proto(UpdateQuery(cred, r))
     return serde.update_from_chunks(
         stub.GetUpdate(query, timeout=ROUND_DEADLINE_S), max_nbytes=2 * ((d + 7) // 8) + 64

@@ -25,6 +25,7 @@ POINT_KEYS = {
     "d",
     "rate",
     "master_shards",
+    "segments",
     "repeats",
     "link_probe_gbit_s",
     "project",
@@ -154,6 +155,39 @@ def test_master_shards_split_the_master_link(tmp_path: Path) -> None:
     assert project["busiest_link_node"] < k  # a shard's link (n slices > one worker's vote)
     largest = max(b - a for a, b in shard_ranges(D, k))
     assert project["bound_ms"] == pytest.approx(2 * n * -(-largest // 8) * 8 / 1e6, abs=1e-3)
+    assert left_over() == []
+
+
+def test_pipelined_segments_overlap_votes_in_and_updates_out(tmp_path: Path) -> None:
+    segments, n = 3, 3
+    proc = bench(
+        tmp_path,
+        "--n",
+        str(n),
+        "--d",
+        str(D),
+        "--segments",
+        f"1,{segments}",
+        "--repeats",
+        "2",
+        "--rate",
+        "1gbit",
+        "--probe-seconds",
+        "0",
+        "--no-gloo",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    points = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    assert [(p["master_shards"], p["segments"]) for p in points] == [(1, 1), (1, segments)]
+    plain, pipelined = (p["project"] for p in points)
+    payload = D // 8  # one vote and one update, whole, through node 0's link either way
+    for project in (plain, pipelined):
+        assert n * payload <= project["master_link_in_bytes"] < 1.2 * n * payload + 30_000
+        assert n * payload <= project["master_link_out_bytes"] < 1.2 * n * payload + 30_000
+        assert project["busiest_link_node"] == 0 and project["master_cpu_ms_per_worker"] > 0
+    largest = max(b - a for a, b in shard_ranges(D, segments))
+    assert plain["bound_ms"] == pytest.approx(2 * n * payload * 8 / 1e6, abs=1e-3)
+    assert pipelined["bound_ms"] == pytest.approx(n * (payload + largest // 8) * 8 / 1e6, abs=1e-3)
     assert left_over() == []
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.cluster import project_bound_bits, ring_bound_bits, table
+from bench.cluster import project_bound_bits, ring_bound_bits, segment_ranges, table
 from bench.cluster_node import Shard, shard_vote
 from bench.netns import RATES, address, owned, require_root
 from election.errors import ConfigError
@@ -50,6 +50,23 @@ def test_with_shards_the_bound_is_the_largest_shards_link() -> None:
     assert ratio == pytest.approx(1 / 3, rel=1e-4)  # k links share what one link carried
 
 
+def test_pipelined_segments_cover_each_shard_in_order_and_overlap_the_two_directions() -> None:
+    d, k, s = 11_173_962, 3, 4
+    pieces = segment_ranges(d, k, s)
+    assert len(pieces) == k * s and pieces[0][0] == 0 and pieces[-1][1] == d
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))  # contiguous, in order
+    for shard, (lo, hi) in enumerate(shard_ranges(d, k)):  # each shard's S pieces are its own
+        group = pieces[shard * s : (shard + 1) * s]
+        assert group[0][0] == lo and group[-1][1] == hi and all(a % 64 == 0 for a, _ in group)
+    one = [Shard("h", 1, 0, d)]
+    segs = [Shard("h", 1, lo, hi) for lo, hi in segment_ranges(d, 1, s)]
+    largest = max((hi - lo + 7) // 8 for lo, hi in segment_ranges(d, 1, s))
+    assert project_bound_bits(15, segs, s) == 15 * (1_396_746 + largest) * 8
+    ratio = project_bound_bits(15, segs, s) / project_bound_bits(15, one)
+    assert ratio == pytest.approx((1 + 1 / s) / 2, rel=1e-3)  # 0.625: the halving, less a piece
+    assert project_bound_bits(15, segs[:1], 1) == 2 * 15 * largest * 8  # S = 1: in, then out
+
+
 def test_the_table_names_the_shard_count_of_each_point() -> None:
     system = {"round_ms": 1.5, "bound_ms": 1.0, "fraction_of_bound": 0.667,
               "master_cpu_ms_per_worker": 0.5, "machine_cpu_busy": 1}  # fmt: skip
@@ -59,6 +76,8 @@ def test_the_table_names_the_shard_count_of_each_point() -> None:
     assert lines[0].startswith("| n | shards | link |")
     assert lines[2].startswith("| 15 | 3 | 1gbit | 0.9 | 1.5 |")
     assert lines[0].count("|") == lines[2].count("|")
+    pipelined = table([point | {"master_shards": 1, "segments": 4}]).splitlines()[2]
+    assert pipelined.startswith("| 15 | 1 x 4 seg | 1gbit |")
 
 
 def test_shard_round_trips_through_its_flag() -> None:
@@ -94,6 +113,9 @@ def test_non_root_gets_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--d", "4"], "--d must be"),
         (["--master-shards", "0"], "master_shards=0 must be an integer >= 1"),
         (["--d", "100", "--master-shards", "3"], "master_shards=3 is too many for d=100"),
+        (["--segments", "0"], "--segments 0: use 1 to"),
+        (["--d", "100", "--segments", "3"], "--segments 3: use 1 to 2"),
+        (["--segments", "x"], "use counts like 1,4"),
     ],
 )
 def test_bad_flags_are_one_line_errors(
