@@ -116,8 +116,8 @@ def run_worker(args: argparse.Namespace) -> None:
     import numpy as np
 
     from bench.grpc import RUN_ID, fetch_update, random_dense_vote, vote_and_fetch
-    from election.votes import PackedVote
     from election.transport.base import ROUND_DEADLINE_S
+    from election.votes import PackedVote
     from election.votes.shards import join_votes
     from wire import serde
     from wire.gen.election.v1 import election_pb2_grpc as pb_grpc

@@ -3,6 +3,8 @@ name pattern and the shard slicing of a packed vote (the namespace run is tests/
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -54,7 +56,7 @@ def test_pipelined_segments_cover_each_shard_in_order_and_overlap_the_two_direct
     d, k, s = 11_173_962, 3, 4
     pieces = segment_ranges(d, k, s)
     assert len(pieces) == k * s and pieces[0][0] == 0 and pieces[-1][1] == d
-    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))  # contiguous, in order
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))  # contiguous
     for shard, (lo, hi) in enumerate(shard_ranges(d, k)):  # each shard's S pieces are its own
         group = pieces[shard * s : (shard + 1) * s]
         assert group[0][0] == lo and group[-1][1] == hi and all(a % 64 == 0 for a, _ in group)
