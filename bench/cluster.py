@@ -5,8 +5,11 @@ One Linux network namespace per node (:mod:`bench.netns`): nodes 0..k-1 run k ma
 :func:`election.votes.shards.shard_ranges` gives it), nodes K..K+n-1 (K = the largest k) one
 worker process each; every node's link is rate-limited in both directions (tbf, ``--rate
 unlimited|10gbit|1gbit``). In the same run, on the same worker nodes, torch.distributed gloo
-``all_reduce`` (sum) of d fp32 and of d fp16 values: what a DDP user gets. Each point
-(n, k, rate) prints one JSON line:
+``all_reduce`` (sum) of d fp32 and of d fp16 values: what a DDP user gets. ``--segments 1,4``
+adds pipelined rounds: each shard as S master processes on its node, one per segment of its
+coordinates, the worker submitting the segments in order while a second thread fetches their
+updates (the master service itself does not pipeline yet). Each point (n, k, S, rate) prints
+one JSON line:
 
     round_ms                    median over --repeats of: the controller releases every node
                                 -> the last node holds the result (the update: every vote in,
@@ -15,7 +18,9 @@ unlimited|10gbit|1gbit``). In the same run, on the same worker nodes, torch.dist
     bound_ms                    payload bits over the busiest link / rate. A shard's link
                                 carries n vote slices in, then n update slices out (rounds
                                 are not pipelined): 2 n ceil((hi - lo)/8) bytes, the largest
-                                shard's (k = 1: 2 n ceil(d/8)). A gloo ring moves
+                                shard's (k = 1: 2 n ceil(d/8)); pipelined, both directions
+                                at once: n (ceil(w/8) + its largest segment's bytes)
+                                (bench.cluster_report.project_bound_bits). A gloo ring moves
                                 2 (n-1)/n d s bytes each way per link (s = 4 or 2 bytes).
     fraction_of_bound           bound_ms / round_ms (1 = at the wire)
     master_cpu_ms_per_worker    the busiest shard's process CPU (all threads) per round / n
