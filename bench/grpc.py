@@ -49,6 +49,7 @@ from typing import Any, cast
 import grpc
 import numpy as np
 
+from bench.procs import BenchError
 from election.errors import ConfigError
 from election.transport.base import ROUND_DEADLINE_S
 from election.votes import PackedVote, ZeroKind, majority
@@ -282,8 +283,16 @@ def serve(
     )
     aggregate_ms: list[float] = []
     cpu_marks: list[tuple[float, int]] = []
-    master_rounds(state, n, range(rounds + 1), aggregate_ms, cpu_marks)
-    out, _ = client.communicate(timeout=CLIENT_TIMEOUT_S)
+    try:
+        master_rounds(state, n, range(rounds + 1), aggregate_ms, cpu_marks)
+        out, _ = client.communicate(timeout=CLIENT_TIMEOUT_S)
+    finally:  # a failed round leaves no client process behind
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    if client.returncode != 0:
+        server.stop(grace=1)
+        raise BenchError(f"the bench's client process failed (exit {client.returncode})")
     cpu_end, faults_end = process_usage()
     cpu_s = cpu_end - cpu_marks[1][0]  # rounds 1..rounds: the warm-up round 0 is left out
     faults = faults_end - cpu_marks[1][1]
@@ -411,11 +420,16 @@ def run_client(target: str, n: int, d: int, rounds: int, tokens: list[str]) -> d
 
     def worker(slot: int) -> None:
         cred = Credentials(RUN_ID, slot, tokens[slot])
-        for r in range(rounds):
-            chunks = list(serde.vote_to_chunks(Vote(cred, r, votes[slot])))
-            start.wait()
-            vote_and_fetch(stubs[slot], cred, r, chunks, d)
-            finished.wait()
+        try:
+            for r in range(rounds):
+                chunks = list(serde.vote_to_chunks(Vote(cred, r, votes[slot])))
+                start.wait()
+                vote_and_fetch(stubs[slot], cred, r, chunks, d)
+                finished.wait()
+        except BaseException:  # every other thread and the timer stop waiting for this one
+            start.abort()
+            finished.abort()
+            raise
 
     threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in range(n)]
     for t in threads:
