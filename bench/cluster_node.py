@@ -81,7 +81,7 @@ def run_master(args: argparse.Namespace) -> None:
     from wire.allocator import tune_allocator
     from wire.security import SlotTokens, new_secret
 
-    tune_allocator()  # as the master process does
+    tune_allocator(os.environ)  # as the master process does
     tokens = SlotTokens(new_secret(), RUN_ID, args.n)
     # round 0 opens now, but the controller releases the workers only once all n started
     state = bench_state(args.n, args.hi - args.lo, args.rounds, tokens, FIRST_ROUND_WAIT_S)

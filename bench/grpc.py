@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import socket
 import statistics
@@ -534,7 +535,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.n < 1 or args.d < 1 or args.rounds < 1:
         raise ConfigError(f"--n {args.n}, --d {args.d}, --rounds {args.rounds} must all be >= 1")
-    applied = tune_allocator()  # as the master process does at start, before any thread
+    applied = tune_allocator(os.environ)  # as the master process does at start, before any thread
     untuned = serve_untuned(args.n, args.d, args.rounds) if args.compare_allocator else None
     result = serve(args.n, args.d, args.rounds)
     result["allocator_tuned"] = applied

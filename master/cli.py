@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     from wire.allocator import tune_allocator
     from wire.jsonlog import JsonLog
 
-    tune_allocator()  # before the server's threads: vote buffers reused, not re-faulted
+    tune_allocator(os.environ)  # before the server's threads: vote buffers reused, not re-faulted
     check_retired(os.environ)
     mc = config_from(MasterConfig, args, os.environ)
     cfg = shard_config(config_from_args(args, env=os.environ).replace(transport="grpc"), mc)

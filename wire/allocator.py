@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MiB = 1 << 20
@@ -70,12 +70,15 @@ class AllocatorTuning:
         }
 
 
-def tune_allocator(tuning: AllocatorTuning = AllocatorTuning()) -> list[str]:
+def tune_allocator(
+    environ: Mapping[str, str], tuning: AllocatorTuning = AllocatorTuning()
+) -> list[str]:
     """Apply ``tuning`` to this process's glibc malloc; the names of the parameters set.
 
     Empty when the C library is not glibc. A parameter whose ``MALLOC_*_`` variable is set in
-    the environment is skipped (the user's value stands). Idempotent. Call it before the
-    process starts its threads: an arena a thread already has stays its own."""
+    ``environ`` (the entry point passes ``os.environ``) is skipped: the user's value stands.
+    Idempotent. Call it before the process starts its threads: an arena a thread already has
+    stays its own."""
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return []
@@ -90,7 +93,7 @@ def tune_allocator(tuning: AllocatorTuning = AllocatorTuning()) -> list[str]:
     mallopt.restype = ctypes.c_int
     applied = []
     for parameter, value in tuning.parameters().items():
-        if os.environ.get(_ENVIRONMENT[parameter]):
+        if environ.get(_ENVIRONMENT[parameter]):
             continue
         if mallopt(parameter, value) == 1:  # mallopt returns 1 on success
             applied.append(_ENVIRONMENT[parameter].rstrip("_"))

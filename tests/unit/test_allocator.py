@@ -20,7 +20,7 @@ glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is
 
 
 def applied_in_fresh_process(env: dict[str, str]) -> list[str]:
-    code = "import json, wire.allocator as a; print(json.dumps(a.tune_allocator()))"
+    code = "import json, os, wire.allocator as a; print(json.dumps(a.tune_allocator(os.environ)))"
     out = subprocess.run(
         [sys.executable, "-c", code],
         env={k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | env,
