@@ -123,26 +123,17 @@ def test_one_command_measures_both_systems_and_cleans_up(tmp_path: Path) -> None
     assert len((run / "points.jsonl").read_text().splitlines()) == 4
 
 
+def project_points(tmp_path: Path, n: int, *extra: str) -> list[dict]:
+    """The project's points only (no gloo, no probe), 2 rounds at 1 Gbit/s; asserts success."""
+    fixed = ["--n", str(n), "--d", str(D), "--repeats", "2", "--rate", "1gbit"]
+    proc = bench(tmp_path, *fixed, "--probe-seconds", "0", "--no-gloo", *extra)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [json.loads(line) for line in proc.stdout.strip().splitlines()]
+
+
 def test_master_shards_split_the_master_link(tmp_path: Path) -> None:
     k, n = 2, 3
-    proc = bench(
-        tmp_path,
-        "--n",
-        str(n),
-        "--d",
-        str(D),
-        "--master-shards",
-        str(k),
-        "--repeats",
-        "2",
-        "--rate",
-        "1gbit",
-        "--probe-seconds",
-        "0",
-        "--no-gloo",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (point,) = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    (point,) = project_points(tmp_path, n, "--master-shards", str(k))
     project = point["project"]
     assert point["master_shards"] == k and len(project["shard_cpu_ms_per_worker"]) == k
     assert all(c > 0 for c in project["shard_cpu_ms_per_worker"])
@@ -160,24 +151,7 @@ def test_master_shards_split_the_master_link(tmp_path: Path) -> None:
 
 def test_pipelined_segments_overlap_votes_in_and_updates_out(tmp_path: Path) -> None:
     segments, n = 3, 3
-    proc = bench(
-        tmp_path,
-        "--n",
-        str(n),
-        "--d",
-        str(D),
-        "--segments",
-        f"1,{segments}",
-        "--repeats",
-        "2",
-        "--rate",
-        "1gbit",
-        "--probe-seconds",
-        "0",
-        "--no-gloo",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    points = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    points = project_points(tmp_path, n, "--segments", f"1,{segments}")
     assert [(p["master_shards"], p["segments"]) for p in points] == [(1, 1), (1, segments)]
     plain, pipelined = (p["project"] for p in points)
     payload = D // 8  # one vote and one update, whole, through node 0's link either way
