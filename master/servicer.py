@@ -99,7 +99,8 @@ class ChangeSignal:
     async def wait(self, timeout_s: float) -> None:
         event = self.event  # taken before yielding: a change after the caller's check fires it
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):  # wait_for would wrap the wait in a Task
+                await event.wait()
 
 
 class ElectionServicer:
@@ -214,7 +215,9 @@ class ElectionServicer:
         if left <= 0:
             raise SlowStream(f"an upload may take at most {self.limits.upload_total_s:g} s")
         try:
-            message = await asyncio.wait_for(context.read(), min(self.limits.upload_idle_s, left))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps every read in a Task
+            async with asyncio.timeout(min(self.limits.upload_idle_s, left)):
+                message = await context.read()
         except TimeoutError:
             raise SlowStream(
                 f"no message for {self.limits.upload_idle_s:g} s "
